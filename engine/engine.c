@@ -1,0 +1,549 @@
+/*
+ * syscage engine: a small N-API addon that owns one Unicorn CPU and the host
+ * memory that backs the guest address space.
+ *
+ * The hot path is the syscall hook: it reads the syscall registers in one
+ * uc_reg_read_batch into a shared Uint32Array (lo/hi words, exact for 64-bit
+ * values), calls the JS kernel synchronously, and writes the result back.
+ * The CPU stops only when the kernel asks (exit, block, signal) or on a fault.
+ *
+ * Guest memory is one host reservation: guest address A lives at host
+ * base + A, so the kernel can read it through external ArrayBuffers without
+ * copies. Pages are committed (PROT_READ|PROT_WRITE on the host) only while
+ * the guest has them mapped; Unicorn enforces the guest's own permissions.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <unicorn/unicorn.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* Layout of the shared io words (Uint32 indices); mirrored in engine/index.ts. */
+enum {
+  IO_NR = 0,          /* syscall number (lo, hi) */
+  IO_ARGS = 2,        /* six arguments, lo/hi pairs: 2..13 */
+  IO_RET = 14,        /* result to write back (lo, hi) */
+  IO_ACTION = 16,     /* what the kernel asks for after the call */
+  IO_WORDS = 32,
+};
+
+/* Bits of io[IO_ACTION]. */
+enum { ACTION_SET_RET = 1, ACTION_STOP = 2 };
+
+/* Why uc_emu_start returned; mirrored in engine/index.ts. */
+enum {
+  STOP_REQUESTED = 0,  /* the kernel asked (exit, block...) or the slice ended */
+  STOP_MEM_FAULT = 1,  /* invalid memory access: see fault_* */
+  STOP_INTERRUPT = 2,  /* an exception other than the syscall trap */
+  STOP_UC_ERROR = 3,   /* uc_emu_start failed otherwise: see uc_err */
+  STOP_JS_ERROR = 4,   /* the kernel threw: a syscage bug, rethrown */
+};
+
+enum { TRAP_SYSCALL_INSN = 0, TRAP_INT80 = 1, TRAP_SVC = 2 };
+
+#define MAX_SYSREGS 7
+
+typedef struct {
+  uc_engine *uc;
+  int trap;
+  napi_env env;
+  napi_ref callback;
+  napi_ref io_ref;
+  uint32_t *io;
+  int sysregs[MAX_SYSREGS];
+  int retreg;
+  int ret_is_32;
+  uint8_t *mem;
+  uint64_t mem_size;
+  uc_hook hooks[3];
+  /* last stop */
+  int stop;
+  int fault_type;
+  uint64_t fault_addr;
+  uint32_t intno;
+  uc_err err;
+  napi_ref js_error;
+} Engine;
+
+#define CHECK(call)                                                      \
+  do {                                                                   \
+    if ((call) != napi_ok) {                                             \
+      napi_throw_error(env, NULL, "syscage engine: N-API call failed: " #call); \
+      return NULL;                                                       \
+    }                                                                    \
+  } while (0)
+
+static napi_value throw_uc(napi_env env, const char *what, uc_err err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "syscage engine: %s: %s", what, uc_strerror(err));
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+static Engine *get_engine(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    napi_throw_type_error(env, NULL, "syscage engine: bad engine handle");
+    return NULL;
+  }
+  Engine *e = p;
+  if (!e->uc) {
+    napi_throw_error(env, NULL, "syscage engine: engine was destroyed");
+    return NULL;
+  }
+  return e;
+}
+
+static uint64_t get_u64(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_bigint) {
+    uint64_t r;
+    bool lossless;
+    napi_get_value_bigint_uint64(env, v, &r, &lossless);
+    return r;
+  }
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d < 0 ? (uint64_t)(int64_t)d : (uint64_t)d;
+}
+
+static void on_syscall_common(Engine *e) {
+  uint64_t vals[MAX_SYSREGS] = {0};
+  void *ptrs[MAX_SYSREGS];
+  for (int i = 0; i < MAX_SYSREGS; i++) ptrs[i] = &vals[i];
+  uc_reg_read_batch(e->uc, e->sysregs, ptrs, MAX_SYSREGS);
+  uint32_t *io = e->io;
+  for (int i = 0; i < MAX_SYSREGS; i++) {
+    io[IO_NR + 2 * i] = (uint32_t)vals[i];
+    io[IO_NR + 2 * i + 1] = (uint32_t)(vals[i] >> 32);
+  }
+  io[IO_ACTION] = 0;
+
+  napi_env env = e->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, undef, result;
+  napi_get_reference_value(env, e->callback, &cb);
+  napi_get_undefined(env, &undef);
+  napi_status st = napi_call_function(env, undef, cb, 0, NULL, &result);
+  if (st != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      if (e->js_error) napi_delete_reference(env, e->js_error);
+      napi_create_reference(env, exc, 1, &e->js_error);
+    }
+    e->stop = STOP_JS_ERROR;
+    napi_close_handle_scope(env, scope);
+    uc_emu_stop(e->uc);
+    return;
+  }
+  napi_close_handle_scope(env, scope);
+
+  uint32_t action = io[IO_ACTION];
+  if (action & ACTION_SET_RET) {
+    uint64_t ret = (uint64_t)io[IO_RET] | ((uint64_t)io[IO_RET + 1] << 32);
+    if (e->ret_is_32) ret &= 0xffffffffu;
+    uc_reg_write(e->uc, e->retreg, &ret);
+  }
+  if (action & ACTION_STOP) uc_emu_stop(e->uc);
+}
+
+static void hook_syscall_insn(uc_engine *uc, void *user) {
+  (void)uc;
+  on_syscall_common(user);
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *user) {
+  Engine *e = user;
+  if ((e->trap == TRAP_INT80 && intno == 0x80) || (e->trap == TRAP_SVC && intno == 2)) {
+    on_syscall_common(e);
+    return;
+  }
+  e->stop = STOP_INTERRUPT;
+  e->intno = intno;
+  uc_emu_stop(uc);
+}
+
+static bool hook_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+                             int64_t value, void *user) {
+  (void)uc; (void)size; (void)value;
+  Engine *e = user;
+  e->stop = STOP_MEM_FAULT;
+  e->fault_type = type;
+  e->fault_addr = addr;
+  return false;
+}
+
+static void engine_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  Engine *e = data;
+  if (e->uc) uc_close(e->uc);
+  if (e->mem) munmap(e->mem, e->mem_size);
+  if (e->callback) napi_delete_reference(env, e->callback);
+  if (e->io_ref) napi_delete_reference(env, e->io_ref);
+  if (e->js_error) napi_delete_reference(env, e->js_error);
+  free(e);
+}
+
+/* create(arch, mode, cpuModel, memSize, io: Uint32Array, sysregs: number[7], retreg, ret32, trap, cb) */
+static napi_value engine_create(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 10) {
+    napi_throw_type_error(env, NULL, "syscage engine: create needs 10 arguments");
+    return NULL;
+  }
+  int32_t arch, mode, model, retreg, ret32, trap;
+  CHECK(napi_get_value_int32(env, argv[0], &arch));
+  CHECK(napi_get_value_int32(env, argv[1], &mode));
+  CHECK(napi_get_value_int32(env, argv[2], &model));
+  uint64_t mem_size = get_u64(env, argv[3]);
+  CHECK(napi_get_value_int32(env, argv[6], &retreg));
+  CHECK(napi_get_value_int32(env, argv[7], &ret32));
+  CHECK(napi_get_value_int32(env, argv[8], &trap));
+
+  napi_typedarray_type tt;
+  size_t len;
+  void *data;
+  napi_value ab;
+  size_t off;
+  CHECK(napi_get_typedarray_info(env, argv[4], &tt, &len, &data, &ab, &off));
+  if (tt != napi_uint32_array || len < IO_WORDS) {
+    napi_throw_type_error(env, NULL, "syscage engine: io must be a Uint32Array of 32 words");
+    return NULL;
+  }
+
+  Engine *e = calloc(1, sizeof *e);
+  e->env = env;
+  e->io = data;
+  e->trap = trap;
+  e->retreg = retreg;
+  e->ret_is_32 = ret32;
+  for (uint32_t i = 0; i < MAX_SYSREGS; i++) {
+    napi_value r;
+    int32_t id = 0;
+    napi_get_element(env, argv[5], i, &r);
+    napi_get_value_int32(env, r, &id);
+    e->sysregs[i] = id;
+  }
+
+  uc_err err = uc_open(arch, mode, &e->uc);
+  if (err) {
+    free(e);
+    return throw_uc(env, "uc_open", err);
+  }
+  if (model >= 0 && (err = uc_ctl_set_cpu_model(e->uc, model))) {
+    uc_close(e->uc);
+    free(e);
+    return throw_uc(env, "set cpu model", err);
+  }
+  /* PROT_NONE + MAP_NORESERVE: address space only; pages are committed per guest mapping. */
+  e->mem_size = mem_size;
+  e->mem = mmap(NULL, mem_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (e->mem == MAP_FAILED) {
+    e->mem = NULL;
+    uc_close(e->uc);
+    free(e);
+    napi_throw_error(env, NULL, "syscage engine: cannot reserve guest address space");
+    return NULL;
+  }
+
+  if (trap == TRAP_SYSCALL_INSN)
+    err = uc_hook_add(e->uc, &e->hooks[0], UC_HOOK_INSN, hook_syscall_insn, e, 1, 0, UC_X86_INS_SYSCALL);
+  else
+    err = uc_hook_add(e->uc, &e->hooks[0], UC_HOOK_INTR, hook_intr, e, 1, 0);
+  if (!err)
+    err = uc_hook_add(e->uc, &e->hooks[1], UC_HOOK_MEM_INVALID, hook_mem_invalid, e, 1, 0);
+  if (err) {
+    munmap(e->mem, e->mem_size);
+    uc_close(e->uc);
+    free(e);
+    return throw_uc(env, "uc_hook_add", err);
+  }
+  CHECK(napi_create_reference(env, argv[9], 1, &e->callback));
+  CHECK(napi_create_reference(env, argv[4], 1, &e->io_ref));
+
+  napi_value ext;
+  CHECK(napi_create_external(env, e, engine_finalize, NULL, &ext));
+  return ext;
+}
+
+/* close(h): free the CPU and the reservation now rather than at garbage collection. */
+static napi_value engine_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *p = NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) return NULL;
+  Engine *e = p;
+  if (e->uc) uc_close(e->uc);
+  e->uc = NULL;
+  if (e->mem) munmap(e->mem, e->mem_size);
+  e->mem = NULL;
+  return NULL;
+}
+
+/* view(h, offset, length): an ArrayBuffer over host memory base+offset (no copy). */
+static napi_value engine_view(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  uint64_t off = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
+  if (off > e->mem_size || len > e->mem_size - off) {
+    napi_throw_range_error(env, NULL, "syscage engine: view outside the guest window");
+    return NULL;
+  }
+  napi_value ab;
+  CHECK(napi_create_external_arraybuffer(env, e->mem + off, len, NULL, NULL, &ab));
+  return ab;
+}
+
+/* commit(h, addr, len): make host pages usable (fresh pages read as zero). */
+static napi_value engine_commit(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
+  if (addr > e->mem_size || len > e->mem_size - addr ||
+      mprotect(e->mem + addr, len, PROT_READ | PROT_WRITE) != 0) {
+    napi_throw_error(env, NULL, "syscage engine: cannot commit guest memory");
+    return NULL;
+  }
+  return NULL;
+}
+
+/* release(h, addr, len): drop host pages (contents gone, zero on next commit). */
+static napi_value engine_release(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
+  if (addr > e->mem_size || len > e->mem_size - addr) {
+    napi_throw_range_error(env, NULL, "syscage engine: release outside the guest window");
+    return NULL;
+  }
+  madvise(e->mem + addr, len, MADV_DONTNEED);
+  mprotect(e->mem + addr, len, PROT_NONE);
+  return NULL;
+}
+
+/* ucMap(h, addr, len, perms) / ucUnmap(h, addr, len): Unicorn's view of committed memory. */
+static napi_value engine_uc_map(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
+  int32_t perms;
+  CHECK(napi_get_value_int32(env, argv[3], &perms));
+  if (addr > e->mem_size || len > e->mem_size - addr) {
+    napi_throw_range_error(env, NULL, "syscage engine: map outside the guest window");
+    return NULL;
+  }
+  uc_err err = uc_mem_map_ptr(e->uc, addr, len, perms, e->mem + addr);
+  if (err) return throw_uc(env, "uc_mem_map_ptr", err);
+  return NULL;
+}
+
+static napi_value engine_uc_unmap(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  uc_err err = uc_mem_unmap(e->uc, get_u64(env, argv[1]), get_u64(env, argv[2]));
+  if (err) return throw_uc(env, "uc_mem_unmap", err);
+  return NULL;
+}
+
+/* regRead(h, id) -> bigint; regWrite(h, id, value) */
+static napi_value engine_reg_read(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  int32_t id;
+  CHECK(napi_get_value_int32(env, argv[1], &id));
+  uint64_t v = 0;
+  uc_err err = uc_reg_read(e->uc, id, &v);
+  if (err) return throw_uc(env, "uc_reg_read", err);
+  napi_value r;
+  CHECK(napi_create_bigint_uint64(env, v, &r));
+  return r;
+}
+
+static napi_value engine_reg_write(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  int32_t id;
+  CHECK(napi_get_value_int32(env, argv[1], &id));
+  uint64_t v = get_u64(env, argv[2]);
+  uc_err err = uc_reg_write(e->uc, id, &v);
+  if (err) return throw_uc(env, "uc_reg_write", err);
+  return NULL;
+}
+
+/* mmrWrite(h, id, base, limit): GDTR/IDTR-style registers (i386 TLS needs a GDT). */
+static napi_value engine_mmr_write(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  int32_t id;
+  CHECK(napi_get_value_int32(env, argv[1], &id));
+  uc_x86_mmr mmr = {0};
+  mmr.base = get_u64(env, argv[2]);
+  mmr.limit = (uint32_t)get_u64(env, argv[3]);
+  uc_err err = uc_reg_write(e->uc, id, &mmr);
+  if (err) return throw_uc(env, "uc_reg_write(mmr)", err);
+  return NULL;
+}
+
+/* run(h, pc, count) -> stop reason; count 0 means until the kernel stops it. */
+static napi_value engine_run(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  uint64_t pc = get_u64(env, argv[1]);
+  uint64_t count = get_u64(env, argv[2]);
+  e->stop = STOP_REQUESTED;
+  e->err = UC_ERR_OK;
+  e->env = env;
+  uc_err err = uc_emu_start(e->uc, pc, UINT64_MAX, 0, count);
+  if (e->stop == STOP_JS_ERROR) {
+    napi_value exc;
+    napi_get_reference_value(env, e->js_error, &exc);
+    napi_delete_reference(env, e->js_error);
+    e->js_error = NULL;
+    napi_throw(env, exc);
+    return NULL;
+  }
+  if (err && e->stop == STOP_REQUESTED) {
+    e->stop = STOP_UC_ERROR;
+    e->err = err;
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, e->stop, &r));
+  return r;
+}
+
+/* lastStop(h) -> { type, addr, intno, err, message } about the last fault. */
+static napi_value engine_last_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  napi_value o, v;
+  CHECK(napi_create_object(env, &o));
+  napi_create_int32(env, e->fault_type, &v);
+  napi_set_named_property(env, o, "memType", v);
+  napi_create_bigint_uint64(env, e->fault_addr, &v);
+  napi_set_named_property(env, o, "addr", v);
+  napi_create_uint32(env, e->intno, &v);
+  napi_set_named_property(env, o, "intno", v);
+  napi_create_int32(env, e->err, &v);
+  napi_set_named_property(env, o, "ucErr", v);
+  napi_create_string_utf8(env, uc_strerror(e->err), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "message", v);
+  return o;
+}
+
+static void set_int(napi_env env, napi_value obj, const char *name, int32_t value) {
+  napi_value v;
+  napi_create_int32(env, value, &v);
+  napi_set_named_property(env, obj, name, v);
+}
+
+/* The register ids and modes the TypeScript side needs, straight from unicorn.h. */
+static napi_value make_constants(napi_env env) {
+  napi_value c, x86, arm64;
+  napi_create_object(env, &c);
+  napi_create_object(env, &x86);
+  napi_create_object(env, &arm64);
+  set_int(env, c, "ARCH_X86", UC_ARCH_X86);
+  set_int(env, c, "ARCH_ARM64", UC_ARCH_ARM64);
+  set_int(env, c, "MODE_32", UC_MODE_32);
+  set_int(env, c, "MODE_64", UC_MODE_64);
+  set_int(env, c, "MODE_ARM", UC_MODE_ARM);
+  set_int(env, c, "PROT_READ", UC_PROT_READ);
+  set_int(env, c, "PROT_WRITE", UC_PROT_WRITE);
+  set_int(env, c, "PROT_EXEC", UC_PROT_EXEC);
+  set_int(env, c, "CPU_X86_QEMU32", UC_CPU_X86_QEMU32);
+  set_int(env, c, "CPU_X86_QEMU64", UC_CPU_X86_QEMU64);
+  set_int(env, c, "CPU_X86_HASWELL", UC_CPU_X86_HASWELL);
+  set_int(env, c, "CPU_ARM64_MAX", UC_CPU_ARM64_MAX);
+  set_int(env, c, "CPU_ARM64_A72", UC_CPU_ARM64_A72);
+  set_int(env, c, "MEM_READ_UNMAPPED", UC_MEM_READ_UNMAPPED);
+  set_int(env, c, "MEM_WRITE_UNMAPPED", UC_MEM_WRITE_UNMAPPED);
+  set_int(env, c, "MEM_FETCH_UNMAPPED", UC_MEM_FETCH_UNMAPPED);
+  set_int(env, c, "MEM_READ_PROT", UC_MEM_READ_PROT);
+  set_int(env, c, "MEM_WRITE_PROT", UC_MEM_WRITE_PROT);
+  set_int(env, c, "MEM_FETCH_PROT", UC_MEM_FETCH_PROT);
+  set_int(env, c, "ERR_INSN_INVALID", UC_ERR_INSN_INVALID);
+#define X(r) set_int(env, x86, #r, UC_X86_REG_##r)
+  X(EAX); X(EBX); X(ECX); X(EDX); X(ESI); X(EDI); X(EBP); X(ESP); X(EIP); X(EFLAGS);
+  X(RAX); X(RBX); X(RCX); X(RDX); X(RSI); X(RDI); X(RBP); X(RSP); X(RIP); X(RFLAGS);
+  X(R8); X(R9); X(R10); X(R11); X(R12); X(R13); X(R14); X(R15);
+  X(CS); X(DS); X(ES); X(SS); X(FS); X(GS); X(FS_BASE); X(GS_BASE); X(GDTR); X(CR0); X(CR4);
+#undef X
+  for (int i = 0; i <= 28; i++) {
+    char name[8];
+    snprintf(name, sizeof name, "X%d", i);
+    set_int(env, arm64, name, UC_ARM64_REG_X0 + i);
+  }
+  set_int(env, arm64, "X29", UC_ARM64_REG_X29);
+  set_int(env, arm64, "X30", UC_ARM64_REG_X30);
+  set_int(env, arm64, "SP", UC_ARM64_REG_SP);
+  set_int(env, arm64, "PC", UC_ARM64_REG_PC);
+  set_int(env, arm64, "NZCV", UC_ARM64_REG_NZCV);
+  set_int(env, arm64, "TPIDR_EL0", UC_ARM64_REG_TPIDR_EL0);
+  set_int(env, arm64, "CPACR_EL1", UC_ARM64_REG_CPACR_EL1);
+  napi_set_named_property(env, c, "x86", x86);
+  napi_set_named_property(env, c, "arm64", arm64);
+  return c;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"create", NULL, engine_create, NULL, NULL, NULL, napi_default, NULL},
+    {"close", NULL, engine_close, NULL, NULL, NULL, napi_default, NULL},
+    {"view", NULL, engine_view, NULL, NULL, NULL, napi_default, NULL},
+    {"commit", NULL, engine_commit, NULL, NULL, NULL, napi_default, NULL},
+    {"release", NULL, engine_release, NULL, NULL, NULL, napi_default, NULL},
+    {"ucMap", NULL, engine_uc_map, NULL, NULL, NULL, napi_default, NULL},
+    {"ucUnmap", NULL, engine_uc_unmap, NULL, NULL, NULL, napi_default, NULL},
+    {"regRead", NULL, engine_reg_read, NULL, NULL, NULL, napi_default, NULL},
+    {"regWrite", NULL, engine_reg_write, NULL, NULL, NULL, napi_default, NULL},
+    {"mmrWrite", NULL, engine_mmr_write, NULL, NULL, NULL, napi_default, NULL},
+    {"run", NULL, engine_run, NULL, NULL, NULL, napi_default, NULL},
+    {"lastStop", NULL, engine_last_stop, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_set_named_property(env, exports, "constants", make_constants(env));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,159 @@
+/**
+ * The CPU backend: the native Unicorn addon behind a small interface, so that
+ * another backend (a WASM build for browsers) can stand in later.
+ */
+import * as path from "path";
+
+/** What the addon exports (engine/engine.c). */
+interface Addon {
+  create(arch: number, mode: number, cpuModel: number, memSize: number, io: Uint32Array,
+    sysregs: number[], retreg: number, ret32: number, trap: number, onSyscall: () => void): object;
+  close(h: object): void;
+  view(h: object, offset: number, length: number): ArrayBuffer;
+  commit(h: object, addr: number, len: number): void;
+  release(h: object, addr: number, len: number): void;
+  ucMap(h: object, addr: number, len: number, perms: number): void;
+  ucUnmap(h: object, addr: number, len: number): void;
+  regRead(h: object, id: number): bigint;
+  regWrite(h: object, id: number, value: number | bigint): void;
+  mmrWrite(h: object, id: number, base: number, limit: number): void;
+  run(h: object, pc: number | bigint, count: number): number;
+  lastStop(h: object): { memType: number; addr: bigint; intno: number; ucErr: number; message: string };
+  constants: Constants;
+}
+
+export interface Constants {
+  ARCH_X86: number; ARCH_ARM64: number; MODE_32: number; MODE_64: number; MODE_ARM: number;
+  PROT_READ: number; PROT_WRITE: number; PROT_EXEC: number;
+  CPU_X86_QEMU32: number; CPU_X86_QEMU64: number; CPU_X86_HASWELL: number;
+  CPU_ARM64_MAX: number; CPU_ARM64_A72: number;
+  MEM_READ_UNMAPPED: number; MEM_WRITE_UNMAPPED: number; MEM_FETCH_UNMAPPED: number;
+  MEM_READ_PROT: number; MEM_WRITE_PROT: number; MEM_FETCH_PROT: number;
+  ERR_INSN_INVALID: number;
+  x86: Record<string, number>;
+  arm64: Record<string, number>;
+}
+
+function loadAddon(): Addon {
+  // dist/engine/index.js and engine/index.ts both sit two levels below the package root.
+  for (const rel of ["../../build/Release/syscage_engine.node", "../build/Release/syscage_engine.node"]) {
+    try {
+      return require(path.join(__dirname, rel)) as Addon;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+    }
+  }
+  throw new Error("syscage: the engine addon is not built; run `npm install` (needs libunicorn-dev)");
+}
+
+const addon = loadAddon();
+export const uc = addon.constants;
+
+/** Indices into the shared io words; must match engine/engine.c. */
+export const IO_NR = 0, IO_ARGS = 2, IO_RET = 14, IO_ACTION = 16, IO_WORDS = 32;
+export const ACTION_SET_RET = 1, ACTION_STOP = 2;
+
+export enum Trap { SyscallInsn = 0, Int80 = 1, Svc = 2 }
+
+export type Stop =
+  | { kind: "requested" }
+  | { kind: "memfault"; access: "read" | "write" | "fetch"; unmapped: boolean; addr: number }
+  | { kind: "interrupt"; intno: number }
+  | { kind: "error"; invalidInstruction: boolean; message: string };
+
+export interface CpuConfig {
+  ucArch: number; ucMode: number; cpuModel: number;
+  /** Size of the guest window: guest addresses are [0, windowSize). */
+  windowSize: number;
+  /** Number register, then the six argument registers. */
+  sysregs: number[];
+  retreg: number;
+  ret32: boolean;
+  trap: Trap;
+}
+
+export const PROT_NONE = 0, PROT_R = 1, PROT_W = 2, PROT_X = 4;
+
+/** One contiguous range of guest pages as Unicorn sees it. */
+interface Region { start: number; end: number; prot: number }
+
+/** Views of the host reservation are handed out in chunks no typed array would refuse. */
+export const CHUNK_SHIFT = 30;
+export const CHUNK_SIZE = 2 ** CHUNK_SHIFT;
+
+export class UnicornCpu {
+  readonly io = new Uint32Array(IO_WORDS);
+  private readonly h: object;
+  /** Unicorn's mapped regions, sorted; kept so every uc call covers whole regions
+   *  (Unicorn copies ptr-backed regions it has to split, which would detach them from our memory). */
+  private regions: Region[] = [];
+
+  constructor(readonly config: CpuConfig, onSyscall: () => void) {
+    this.h = addon.create(config.ucArch, config.ucMode, config.cpuModel, config.windowSize, this.io,
+      config.sysregs, config.retreg, config.ret32 ? 1 : 0, config.trap, onSyscall);
+  }
+
+  /** The host bytes behind guest chunk `index` (CHUNK_SIZE bytes, or less at the window's end). */
+  chunk(index: number): Uint8Array {
+    const off = index * CHUNK_SIZE;
+    const len = Math.min(CHUNK_SIZE, this.config.windowSize - off);
+    return new Uint8Array(addon.view(this.h, off, len));
+  }
+
+  /**
+   * Give [addr, addr+len) the guest protection `prot` (PROT_NONE unmaps it).
+   * Host pages are committed or released by the caller (commit/release).
+   */
+  protect(addr: number, len: number, prot: number): void {
+    const end = addr + len;
+    const kept: Region[] = [];
+    const next: Region[] = [];
+    for (const r of this.regions) {
+      if (r.end <= addr || r.start >= end) {
+        next.push(r);
+        continue;
+      }
+      addon.ucUnmap(this.h, r.start, r.end - r.start);
+      if (r.start < addr) kept.push({ start: r.start, end: addr, prot: r.prot });
+      if (r.end > end) kept.push({ start: end, end: r.end, prot: r.prot });
+    }
+    if (prot !== PROT_NONE) kept.push({ start: addr, end, prot });
+    for (const r of kept) {
+      addon.ucMap(this.h, r.start, r.end - r.start, ucPerms(r.prot));
+      next.push(r);
+    }
+    next.sort((a, b) => a.start - b.start);
+    this.regions = next;
+  }
+
+  /** Free the CPU and the guest memory now; views handed out before must not be used after. */
+  close(): void { addon.close(this.h); }
+
+  commit(addr: number, len: number): void { addon.commit(this.h, addr, len); }
+  release(addr: number, len: number): void { addon.release(this.h, addr, len); }
+
+  reg(id: number): bigint { return addon.regRead(this.h, id); }
+  regNum(id: number): number { return Number(addon.regRead(this.h, id)); }
+  setReg(id: number, value: number | bigint): void { addon.regWrite(this.h, id, value); }
+  setMmr(id: number, base: number, limit: number): void { addon.mmrWrite(this.h, id, base, limit); }
+
+  /** Run from `pc` until the kernel asks to stop, a fault, or `count` instructions (0: no limit). */
+  run(pc: number | bigint, count = 0): Stop {
+    const why = addon.run(this.h, pc, count);
+    if (why === 0) return { kind: "requested" };
+    const s = addon.lastStop(this.h);
+    if (why === 1) {
+      const t = s.memType;
+      const access = t === uc.MEM_WRITE_UNMAPPED || t === uc.MEM_WRITE_PROT ? "write"
+        : t === uc.MEM_FETCH_UNMAPPED || t === uc.MEM_FETCH_PROT ? "fetch" : "read";
+      const unmapped = t === uc.MEM_READ_UNMAPPED || t === uc.MEM_WRITE_UNMAPPED || t === uc.MEM_FETCH_UNMAPPED;
+      return { kind: "memfault", access, unmapped, addr: Number(s.addr) };
+    }
+    if (why === 2) return { kind: "interrupt", intno: s.intno };
+    return { kind: "error", invalidInstruction: s.ucErr === uc.ERR_INSN_INVALID, message: s.message };
+  }
+}
+
+function ucPerms(prot: number): number {
+  return (prot & PROT_R ? uc.PROT_READ : 0) | (prot & PROT_W ? uc.PROT_WRITE : 0) | (prot & PROT_X ? uc.PROT_EXEC : 0);
+}

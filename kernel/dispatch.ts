@@ -1,0 +1,115 @@
+/**
+ * The syscall dispatcher: number → name (the arch's generated table) → one
+ * arch-neutral handler. It is the only place that negates an Errno, turns a
+ * GuestFault into EFAULT, and warns about unimplemented syscalls.
+ */
+import { SyscallArgs, type Handler } from "./abi";
+import { EFAULT, ENOSYS, Errno } from "./errno";
+import { Block, type SysRet } from "./file";
+import { GuestFault } from "./memory";
+import type { SyscallTable } from "./syscall-table";
+import type { Task } from "./task";
+
+/** One syscall as hooks and strace see it. */
+export interface SyscallEvent {
+  readonly task: Task;
+  readonly nr: number;
+  readonly name: string;
+  readonly args: SyscallArgs;
+}
+
+export interface SyscallHook {
+  /** Runs before the handler; returning a value skips the handler and uses it as the result. */
+  before?(ev: SyscallEvent): SysRet | void;
+  /** Runs after the handler (or the before-hook's replacement); returning a value replaces the result. */
+  after?(ev: SyscallEvent, result: number | bigint | Errno): number | bigint | Errno | void;
+}
+
+export type Completion = { kind: "done"; value: number | bigint } | { kind: "block"; block: Block };
+
+export class Dispatcher {
+  private readonly byNumber: (Handler | undefined)[] = [];
+  private readonly warned = new Set<string>();
+  private readonly hooks = new Map<string, SyscallHook[]>();
+  /** Set by --strace: receives one formatted line per syscall. */
+  trace: ((line: string) => void) | undefined;
+
+  constructor(private readonly table: SyscallTable, private readonly handlers: Readonly<Record<string, Handler>>) {
+    for (const [nr, name] of Object.entries(table.names)) this.byNumber[Number(nr)] = handlers[name];
+  }
+
+  name(nr: number): string { return this.table.names[nr] ?? `syscall_${nr}`; }
+
+  addHook(name: string, hook: SyscallHook): void {
+    const list = this.hooks.get(name) ?? [];
+    list.push(hook);
+    this.hooks.set(name, list);
+  }
+
+  /** Serve syscall `nr`; a Block means the task must sleep and retry later. */
+  dispatch(t: Task, nr: number, args: SyscallArgs): Completion {
+    const hooks = this.hooks.size ? this.hooks.get(this.name(nr)) : undefined;
+    if (!hooks && !this.trace) return this.finish(t, nr, args, this.call(t, nr, args), undefined);
+    const ev: SyscallEvent = { task: t, nr, name: this.name(nr), args };
+    let r: SysRet | undefined;
+    for (const h of hooks ?? []) {
+      const replaced = h.before?.(ev);
+      if (replaced !== undefined) { r = replaced; break; }
+    }
+    return this.finish(t, nr, args, r ?? this.call(t, nr, args), { ev, hooks });
+  }
+
+  /** Complete a blocked call by retrying it. */
+  resume(t: Task, nr: number, args: SyscallArgs, block: Block): Completion {
+    const hooks = this.hooks.get(this.name(nr));
+    const ctx = hooks || this.trace ? { ev: { task: t, nr, name: this.name(nr), args }, hooks } : undefined;
+    return this.finish(t, nr, args, this.guard(() => block.retry()), ctx);
+  }
+
+  private call(t: Task, nr: number, args: SyscallArgs): SysRet {
+    const h = this.byNumber[nr];
+    if (!h) {
+      const name = this.name(nr);
+      if (!this.warned.has(name)) {
+        this.warned.add(name);
+        t.proc.warn(`syscage: unimplemented syscall ${name} (${nr}) on ${this.table.arch}`);
+      }
+      return ENOSYS;
+    }
+    return this.guard(() => h(t, args));
+  }
+
+  /** A bad guest pointer anywhere in a handler is EFAULT; any other exception is a syscage bug and propagates. */
+  private guard(fn: () => SysRet): SysRet {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof GuestFault) return EFAULT;
+      throw e;
+    }
+  }
+
+  private finish(t: Task, nr: number, args: SyscallArgs, r: SysRet,
+    ctx: { ev: SyscallEvent; hooks: SyscallHook[] | undefined } | undefined): Completion {
+    if (r instanceof Block) return { kind: "block", block: r };
+    let result: number | bigint | Errno = r;
+    for (const h of ctx?.hooks ?? []) {
+      const replaced = h.after?.(ctx!.ev, result);
+      if (replaced !== undefined) result = replaced;
+    }
+    if (this.trace) this.trace(formatTrace(this.table.arch, nr, this.name(nr), args, result));
+    void t;
+    return { kind: "done", value: result instanceof Errno ? -result.code : result };
+  }
+}
+
+function hexOrDec(v: bigint): string {
+  return v < 0x10000n ? v.toString() : "0x" + v.toString(16);
+}
+
+/** `[x86_64 50] listen(3, 1, 0, 0, 0, 0) = 0` or `= -1 EBADF (Bad file descriptor)`. */
+export function formatTrace(arch: string, nr: number, name: string, args: SyscallArgs, r: number | bigint | Errno): string {
+  const raw = [0, 1, 2, 3, 4, 5].map((i) => hexOrDec(args.raw(i))).join(", ");
+  const res = r instanceof Errno ? `-1 ${r.name} (${r.message})` : typeof r === "bigint" ? hexOrDec(r) : r > 0xffff ? "0x" + r.toString(16) : String(r);
+  return `[${arch} ${nr}] ${name}(${raw}) = ${res}`;
+}

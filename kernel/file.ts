@@ -1,0 +1,131 @@
+/**
+ * Open file descriptions and the per-process descriptor table.
+ *
+ * Like browser_wasi_shim's Fd, every operation of the base class refuses with
+ * the errno Linux gives for a file that cannot do it, so a new kind of file
+ * only implements what it supports.
+ */
+import { Errno, EBADF, EINVAL, EMFILE, ENOTTY, ESPIPE } from "./errno";
+import type { Task } from "./task";
+
+/** Status flags (fcntl F_GETFL / F_SETFL), from include/uapi/asm-generic/fcntl.h. */
+export const O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3;
+export const O_APPEND = 0o2000, O_NONBLOCK = 0o4000;
+
+/** The file-type part of st_mode, from include/uapi/linux/stat.h. */
+export const S_IFIFO = 0o010000, S_IFCHR = 0o020000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFSOCK = 0o140000;
+
+/** Arch-neutral stat fields; each arch writes its own struct layout. */
+export interface StatInfo {
+  dev: number; ino: number; mode: number; nlink: number; uid: number; gid: number; rdev: number;
+  size: number; blksize: number; blocks: number;
+  atimeMs: number; mtimeMs: number; ctimeMs: number;
+}
+
+/** A result the dispatcher puts in the return register, or a task that must wait. */
+export type SysRet = number | bigint | Errno | Block;
+
+/** A syscall that cannot finish now: the task sleeps until `wait` settles, then `retry` runs. */
+export class Block<T = SysRet> {
+  constructor(readonly wait: Promise<unknown>, readonly retry: () => T) {}
+}
+
+/** What a read produces: bytes, an error, or a wait after which the read is tried again. */
+export type ReadResult = Uint8Array | Errno | Block<ReadResult>;
+
+export abstract class FileDescription {
+  /** Open-file status flags (O_ACCMODE | O_APPEND | O_NONBLOCK...), shared by dup'ed descriptors. */
+  constructor(public flags: number) {}
+
+  get readable(): boolean { return (this.flags & O_ACCMODE) !== O_WRONLY; }
+  get writable(): boolean { return (this.flags & O_ACCMODE) !== O_RDONLY; }
+
+  read(_t: Task, _len: number): ReadResult { return EINVAL; }
+  write(_t: Task, _data: Uint8Array): number | Errno | Block { return EINVAL; }
+  pread(_t: Task, _len: number, _offset: number): Uint8Array | Errno { return ESPIPE; }
+  pwrite(_t: Task, _data: Uint8Array, _offset: number): number | Errno { return ESPIPE; }
+  seek(_offset: number, _whence: number): number | Errno { return ESPIPE; }
+  ioctl(_t: Task, _request: number, _arg: number): SysRet { return ENOTTY; }
+  abstract stat(): StatInfo;
+  /** Called when the last descriptor referring to this description is closed. */
+  release(): void {}
+}
+
+interface Slot { file: FileDescription; cloexec: boolean }
+
+/** Linux's default RLIMIT_NOFILE soft limit. */
+export const DEFAULT_NOFILE = 1024;
+
+export class FdTable {
+  private readonly slots: (Slot | undefined)[] = [];
+  private readonly refs = new Map<FileDescription, number>();
+  limit = DEFAULT_NOFILE;
+
+  get(fd: number): FileDescription | undefined {
+    return fd >= 0 ? this.slots[fd]?.file : undefined;
+  }
+
+  cloexec(fd: number): boolean { return this.slots[fd]?.cloexec ?? false; }
+
+  setCloexec(fd: number, on: boolean): void {
+    const s = this.slots[fd];
+    if (s) s.cloexec = on;
+  }
+
+  /** Install at the lowest free descriptor >= min; EMFILE when none is below the limit. */
+  install(file: FileDescription, cloexec = false, min = 0): number | Errno {
+    for (let fd = min; fd < this.limit; fd++) {
+      if (!this.slots[fd]) {
+        this.place(fd, file, cloexec);
+        return fd;
+      }
+    }
+    return EMFILE;
+  }
+
+  /** Put `file` at exactly `fd`, closing what was there (dup2 semantics). */
+  installAt(fd: number, file: FileDescription, cloexec: boolean): void {
+    this.ref(file);
+    this.close(fd);
+    this.unref(file);
+    this.place(fd, file, cloexec);
+  }
+
+  close(fd: number): Errno | 0 {
+    const s = fd >= 0 ? this.slots[fd] : undefined;
+    if (!s) return EBADF;
+    this.slots[fd] = undefined;
+    this.unref(s.file);
+    return 0;
+  }
+
+  /** Open descriptors in increasing order. */
+  fds(): number[] {
+    const out: number[] = [];
+    this.slots.forEach((s, fd) => { if (s) out.push(fd); });
+    return out;
+  }
+
+  closeAll(): void {
+    for (const fd of this.fds()) this.close(fd);
+  }
+
+  private place(fd: number, file: FileDescription, cloexec: boolean): void {
+    this.slots[fd] = { file, cloexec };
+    this.ref(file);
+  }
+
+  private ref(file: FileDescription): void {
+    this.refs.set(file, (this.refs.get(file) ?? 0) + 1);
+  }
+
+  private unref(file: FileDescription): void {
+    const n = (this.refs.get(file) ?? 1) - 1;
+    if (n > 0) {
+      this.refs.set(file, n);
+      return;
+    }
+    this.refs.delete(file);
+    file.release();
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The guest's standard streams. The user chooses what they are: a host file
+ * descriptor passed through (the CLI's default, so `syscage run x < f > g`
+ * behaves like a shell), an in-memory input, or a sink callback (the library
+ * API). Nothing else of the host is reachable through them.
+ */
+import * as fs from "fs";
+import { Errno, EAGAIN, EBADF, EINVAL, EIO, ENOTTY, EPIPE, ESPIPE } from "./errno";
+import {
+  Block, FileDescription, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK, S_IFDIR,
+  type ReadResult, type StatInfo, type SysRet,
+} from "./file";
+import type { Task } from "./task";
+
+/** ioctl requests, from include/uapi/asm-generic/ioctls.h (the same on the three arches). */
+export const TCGETS = 0x5401, TIOCGWINSZ = 0x5413, TIOCGPGRP = 0x540f, FIONREAD = 0x541b;
+const SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
+
+/** A pipe-like stat for streams that are not host files. */
+function pipeStat(): StatInfo {
+  const now = Date.now();
+  return { dev: 12, ino: 1, mode: S_IFIFO | 0o600, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096, blocks: 0,
+    atimeMs: now, mtimeMs: now, ctimeMs: now };
+}
+
+function hostErrno(e: unknown): Errno {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "EPIPE" ? EPIPE : code === "EBADF" ? EBADF : code === "EAGAIN" ? EAGAIN : EIO;
+}
+
+/**
+ * A host descriptor handed to the guest by the user. Regular files keep their
+ * own offset (so lseek works as on Linux); pipes and terminals stream.
+ */
+export class HostFdFile extends FileDescription {
+  private readonly kind: number;
+  private offset = 0;
+  private readonly isTTY: boolean;
+
+  constructor(private readonly hostFd: number, flags: number) {
+    super(flags);
+    const st = fs.fstatSync(hostFd);
+    this.kind = st.isFile() ? S_IFREG : st.isCharacterDevice() ? S_IFCHR : st.isSocket() ? S_IFSOCK : st.isDirectory() ? S_IFDIR : S_IFIFO;
+    this.isTTY = require("tty").isatty(hostFd);
+    if (this.kind === S_IFREG) {
+      // Start where the host descriptor stands, as an inherited fd would (e.g. `>>` appends).
+      this.offset = (flags & O_WRONLY) ? st.size : 0;
+    }
+  }
+
+  override read(_t: Task, len: number): ReadResult {
+    if (!this.readable) return EBADF;
+    if (this.kind === S_IFDIR) return EINVAL;
+    if (this.kind === S_IFREG) return this.pread(_t, len, this.offset, true);
+    // Streams may block: read on the thread pool and park the task until data comes.
+    if (this.flags & O_NONBLOCK) return EAGAIN;
+    let result: Uint8Array | Errno | undefined;
+    const wait = this.readAsync(len).then((r) => { result = r; });
+    return new Block(wait, () => result ?? EIO);
+  }
+
+  private readAsync(len: number): Promise<Uint8Array | Errno> {
+    const buf = Buffer.alloc(Math.min(len, 1 << 20));
+    return new Promise((resolve) => {
+      const attempt = () => fs.read(this.hostFd, buf, 0, buf.length, null, (err, n) => {
+        if (err && (err as NodeJS.ErrnoException).code === "EAGAIN") return setTimeout(attempt, 5);
+        resolve(err ? hostErrno(err) : buf.subarray(0, n));
+      });
+      attempt();
+    });
+  }
+
+  override pread(_t: Task, len: number, offset: number, advance = false): Uint8Array | Errno {
+    if (this.kind !== S_IFREG) return ESPIPE;
+    if (!this.readable) return EBADF;
+    const buf = Buffer.alloc(Math.min(len, 1 << 24));
+    try {
+      const n = fs.readSync(this.hostFd, buf, 0, buf.length, offset);
+      if (advance) this.offset = offset + n;
+      return buf.subarray(0, n);
+    } catch (e) {
+      return hostErrno(e);
+    }
+  }
+
+  override write(_t: Task, data: Uint8Array): number | Errno {
+    if (!this.writable) return EBADF;
+    let done = 0;
+    try {
+      while (done < data.length) {
+        const pos = this.kind === S_IFREG ? this.offset : null;
+        try {
+          const n = fs.writeSync(this.hostFd, data, done, data.length - done, pos);
+          done += n;
+          if (this.kind === S_IFREG) this.offset += n;
+        } catch (e) {
+          // The host end may be non-blocking (a terminal Node touched); the guest expects a blocking write.
+          if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        }
+      }
+      return done;
+    } catch (e) {
+      return done > 0 ? done : hostErrno(e);
+    }
+  }
+
+  override seek(offset: number, whence: number): number | Errno {
+    if (this.kind !== S_IFREG) return ESPIPE;
+    const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? this.offset : whence === SEEK_END ? fs.fstatSync(this.hostFd).size : NaN;
+    if (Number.isNaN(base)) return EINVAL;
+    const pos = base + offset;
+    if (pos < 0) return EINVAL;
+    this.offset = pos;
+    return pos;
+  }
+
+  override ioctl(t: Task, request: number, arg: number): SysRet {
+    if (!this.isTTY) return ENOTTY;
+    return ttyIoctl(t, request, arg, this.hostFd);
+  }
+
+  override stat(): StatInfo {
+    const st = fs.fstatSync(this.hostFd);
+    const perm = st.mode & 0o7777;
+    return { dev: st.dev, ino: st.ino, mode: this.kind | perm, nlink: st.nlink, uid: st.uid, gid: st.gid, rdev: st.rdev,
+      size: this.kind === S_IFREG ? st.size : 0, blksize: st.blksize, blocks: st.blocks,
+      atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+  }
+}
+
+/** The few terminal ioctls a static program's startup and isatty() use. */
+function ttyIoctl(t: Task, request: number, arg: number, hostFd: number): SysRet {
+  switch (request) {
+    case TCGETS: {
+      // A cooked-mode termios (struct termios: 4 flag words, line, 19 control chars). Enough for isatty().
+      const termios = new Uint8Array(36);
+      const dv = new DataView(termios.buffer);
+      dv.setUint32(0, 0x2d02, true);  // c_iflag: BRKINT|ICRNL|IXON|IMAXBEL
+      dv.setUint32(4, 0x5, true);     // c_oflag: OPOST|ONLCR
+      dv.setUint32(8, 0xbf, true);    // c_cflag: B38400|CS8|CREAD
+      dv.setUint32(12, 0x8a3b, true); // c_lflag: ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN
+      t.mm.write(arg, termios);
+      return 0;
+    }
+    case TIOCGWINSZ: {
+      // Node knows the size of its own terminal; any other terminal gets the classic 80x24.
+      const out = hostFd === 1 || hostFd === 2 ? process.stdout : undefined;
+      const rows = out?.rows ?? 24, cols = out?.columns ?? 80;
+      const w = new Uint8Array(8);
+      const dv = new DataView(w.buffer);
+      dv.setUint16(0, rows, true);
+      dv.setUint16(2, cols, true);
+      t.mm.write(arg, w);
+      return 0;
+    }
+    default:
+      return EINVAL;
+  }
+}
+
+/** Guest stdin from bytes held in memory (library API): a pipe that reaches EOF. */
+export class BufferInputFile extends FileDescription {
+  private pos = 0;
+  constructor(private readonly data: Uint8Array) { super(O_RDONLY); }
+  override read(_t: Task, len: number): Uint8Array {
+    const chunk = this.data.subarray(this.pos, this.pos + Math.min(len, 65536));
+    this.pos += chunk.length;
+    return chunk;
+  }
+  override stat(): StatInfo { return pipeStat(); }
+}
+
+/** Guest output handed to a callback (library API): the write end of a pipe. */
+export class SinkFile extends FileDescription {
+  constructor(private readonly sink: (data: Uint8Array) => void) { super(O_WRONLY); }
+  override write(_t: Task, data: Uint8Array): number {
+    this.sink(data.slice());
+    return data.length;
+  }
+  override stat(): StatInfo { return pipeStat(); }
+}

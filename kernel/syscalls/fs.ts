@@ -1,0 +1,333 @@
+/**
+ * File-descriptor syscalls: read/write and their vector and positional forms,
+ * close/dup, fcntl, lseek, ioctl, the stat family, readlink.
+ * Paths beyond /proc/self/exe need the filesystem layer and report ENOENT.
+ */
+import type { Handler, SyscallArgs } from "../abi";
+import { Errno, EBADF, EFAULT, EINVAL, ENOENT } from "../errno";
+import { Block, FileDescription, O_APPEND, O_NONBLOCK, type ReadResult, type StatInfo, type SysRet } from "../file";
+import type { Task } from "../task";
+
+/** Linux caps one read/write at MAX_RW_COUNT (INT_MAX & PAGE_MASK). */
+const MAX_RW_COUNT = 0x7ffff000;
+/** UIO_MAXIOV, include/uapi/linux/uio.h. */
+const UIO_MAXIOV = 1024;
+const AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
+const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
+const FD_CLOEXEC = 1, O_CLOEXEC = 0o2000000;
+const FIONBIO = 0x5421, FIONCLEX = 0x5450, FIOCLEX = 0x5451;
+
+function fileOf(t: Task, fd: number): FileDescription | Errno {
+  return t.fds.get(fd) ?? EBADF;
+}
+
+/** Deliver bytes a read produced to guest memory, or EFAULT (the bytes are lost, as in Linux). */
+function deliver(t: Task, buf: number, r: ReadResult): SysRet {
+  if (r instanceof Block) return new Block(r.wait, () => deliver(t, buf, r.retry()));
+  if (r instanceof Errno) return r;
+  t.mm.write(buf, r);
+  return r.length;
+}
+
+/** Implements read(2). */
+export const read: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  if (!f.readable) return EBADF;
+  const count = Math.min(a.ulong(2), MAX_RW_COUNT);
+  if (count === 0) return 0;
+  return deliver(t, a.ptr(1), f.read(t, count));
+};
+
+/** Implements write(2). */
+export const write: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  if (!f.writable) return EBADF;
+  const count = Math.min(a.ulong(2), MAX_RW_COUNT);
+  if (count === 0) return 0;
+  return f.write(t, t.mm.read(a.ptr(1), count));
+};
+
+/** The (base, len) pairs of a guest iovec array, with Linux's count checks. */
+function iovecs(t: Task, a: SyscallArgs, ptrArg: number, cntArg: number): Array<[number, number]> | Errno {
+  const cnt = a.int(cntArg);
+  if (cnt < 0 || cnt > UIO_MAXIOV) return EINVAL;
+  const w = a.wordSize, p = a.ptr(ptrArg);
+  const out: Array<[number, number]> = [];
+  let total = 0;
+  for (let i = 0; i < cnt; i++) {
+    const base = w === 8 ? t.mm.u64n(p + 16 * i) : t.mm.u32(p + 8 * i);
+    const len = w === 8 ? t.mm.u64n(p + 16 * i + 8) : t.mm.u32(p + 8 * i + 4);
+    if (len > Number.MAX_SAFE_INTEGER || (w === 4 && len > 0x7fffffff) || (w === 8 && len >= 2 ** 63)) return EINVAL;
+    total += len;
+    out.push([base, len]);
+  }
+  return total > 0x7fffffffffff ? EINVAL : out;
+}
+
+/** Implements readv(2): one read, scattered over the vectors. */
+export const readv: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  if (!f.readable) return EBADF;
+  const iov = iovecs(t, a, 1, 2);
+  if (iov instanceof Errno) return iov;
+  const total = Math.min(iov.reduce((s, [, l]) => s + l, 0), MAX_RW_COUNT);
+  if (total === 0) return 0;
+  const scatter = (r: ReadResult): SysRet => {
+    if (r instanceof Block) return new Block(r.wait, () => scatter(r.retry()));
+    if (r instanceof Errno) return r;
+    let off = 0;
+    for (const [base, len] of iov) {
+      if (off >= r.length) break;
+      const n = Math.min(len, r.length - off);
+      t.mm.write(base, r.subarray(off, off + n));
+      off += n;
+    }
+    return r.length;
+  };
+  return scatter(f.read(t, total));
+};
+
+/** Implements writev(2): the vectors gathered into one write. */
+export const writev: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  if (!f.writable) return EBADF;
+  const iov = iovecs(t, a, 1, 2);
+  if (iov instanceof Errno) return iov;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const [base, len] of iov) {
+    const n = Math.min(len, MAX_RW_COUNT - total);
+    if (n <= 0) break;
+    try {
+      parts.push(t.mm.read(base, n));
+    } catch (e) {
+      // Linux writes what it gathered before the bad vector; nothing gathered is EFAULT.
+      if (total === 0) throw e;
+      break;
+    }
+    total += n;
+  }
+  if (total === 0) return 0;
+  return f.write(t, Buffer.concat(parts));
+};
+
+/** Implements pread64(2); i386 passes the offset as a register pair. */
+export const pread64: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  if (!f.readable) return EBADF;
+  const off = a.pair64(3);
+  if (off < 0n) return EINVAL;
+  const count = Math.min(a.ulong(2), MAX_RW_COUNT);
+  return deliver(t, a.ptr(1), f.pread(t, count, Number(off)));
+};
+
+/** Implements pwrite64(2). */
+export const pwrite64: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  if (!f.writable) return EBADF;
+  const off = a.pair64(3);
+  if (off < 0n) return EINVAL;
+  const count = Math.min(a.ulong(2), MAX_RW_COUNT);
+  return f.pwrite(t, t.mm.read(a.ptr(1), count), Number(off));
+};
+
+/** Implements close(2). */
+export const close: Handler = (t, a) => t.fds.close(a.int(0));
+
+/** Implements dup(2). */
+export const dup: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  return f instanceof Errno ? f : t.fds.install(f);
+};
+
+function dupTo(t: Task, oldfd: number, newfd: number, cloexec: boolean): SysRet {
+  const f = t.fds.get(oldfd);
+  if (!f) return EBADF;
+  if (newfd < 0 || newfd >= t.fds.limit) return EBADF;
+  t.fds.installAt(newfd, f, cloexec);
+  return newfd;
+}
+
+/** Implements dup2(2): the same fd is returned unchanged when valid. */
+export const dup2: Handler = (t, a) => {
+  const oldfd = a.int(0), newfd = a.int(1);
+  if (oldfd === newfd) return t.fds.get(oldfd) ? newfd : EBADF;
+  return dupTo(t, oldfd, newfd, false);
+};
+
+/** Implements dup3(2): EINVAL for equal fds or unknown flags. */
+export const dup3: Handler = (t, a) => {
+  const oldfd = a.int(0), newfd = a.int(1), flags = a.int(2);
+  if (flags & ~O_CLOEXEC) return EINVAL;
+  if (oldfd === newfd) return EINVAL;
+  return dupTo(t, oldfd, newfd, (flags & O_CLOEXEC) !== 0);
+};
+
+/** Implements fcntl(2) (and fcntl64 on i386) for descriptor and status flags. */
+export const fcntl: Handler = (t, a) => {
+  const fd = a.int(0), cmd = a.int(1);
+  const f = fileOf(t, fd);
+  if (f instanceof Errno) return f;
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      const min = a.int(2);
+      if (min < 0 || min >= t.fds.limit) return EINVAL;
+      return t.fds.install(f, cmd === F_DUPFD_CLOEXEC, min);
+    }
+    case F_GETFD: return t.fds.cloexec(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD: t.fds.setCloexec(fd, (a.int(2) & FD_CLOEXEC) !== 0); return 0;
+    case F_GETFL: return f.flags;
+    case F_SETFL: {
+      // Only O_APPEND and O_NONBLOCK (and a few we do not model) can change; the access mode stays.
+      const settable = O_APPEND | O_NONBLOCK;
+      f.flags = (f.flags & ~settable) | (a.int(2) & settable);
+      return 0;
+    }
+    default: return EINVAL;
+  }
+};
+
+/** Implements lseek(2). */
+export const lseek: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  const whence = a.int(2);
+  if (whence < 0 || whence > 4) return EINVAL;
+  return f.seek(a.long(1), whence);
+};
+
+/** Implements _llseek(2) (i386): a 64-bit offset in two registers and the result through a pointer. */
+export const _llseek: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  const off = (BigInt(a.uint(1)) << 32n) | BigInt(a.uint(2));
+  const whence = a.int(4);
+  if (whence < 0 || whence > 4) return EINVAL;
+  const r = f.seek(Number(BigInt.asIntN(64, off)), whence);
+  if (r instanceof Errno) return r;
+  t.mm.setU64(a.ptr(3), r);
+  return 0;
+};
+
+/** Implements ioctl(2): the generic descriptor requests, then the file's own. */
+export const ioctl: Handler = (t, a) => {
+  const fd = a.int(0), req = a.uint(1);
+  const f = fileOf(t, fd);
+  if (f instanceof Errno) return f;
+  switch (req) {
+    case FIOCLEX: t.fds.setCloexec(fd, true); return 0;
+    case FIONCLEX: t.fds.setCloexec(fd, false); return 0;
+    case FIONBIO: {
+      const on = t.mm.i32(a.ptr(2)) !== 0;
+      f.flags = on ? f.flags | O_NONBLOCK : f.flags & ~O_NONBLOCK;
+      return 0;
+    }
+    default: return f.ioctl(t, req, a.ptr(2));
+  }
+};
+
+function statOf(t: Task, dirfd: number, pathPtr: number, flags: number): StatInfo | Errno {
+  const path = t.mm.cstring(pathPtr);
+  if (path === undefined) return EFAULT;
+  if (path === "" && flags & AT_EMPTY_PATH) {
+    const f = dirfd === AT_FDCWD ? undefined : t.fds.get(dirfd);
+    return f ? f.stat() : EBADF;
+  }
+  if (path === "") return ENOENT;
+  return ENOENT;
+}
+
+/** Implements fstat(2). */
+export const fstat: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  t.arch.writeStat(t.mm, a.ptr(1), f.stat(), "stat");
+  return 0;
+};
+
+/** Implements fstat64(2) (i386). */
+export const fstat64: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  t.arch.writeStat(t.mm, a.ptr(1), f.stat(), "stat64");
+  return 0;
+};
+
+/** Implements newfstatat(2). */
+export const newfstatat: Handler = (t, a) => {
+  const st = statOf(t, a.int(0), a.ptr(1), a.int(3));
+  if (st instanceof Errno) return st;
+  t.arch.writeStat(t.mm, a.ptr(2), st, "stat");
+  return 0;
+};
+
+/** Implements fstatat64(2) (i386). */
+export const fstatat64: Handler = (t, a) => {
+  const st = statOf(t, a.int(0), a.ptr(1), a.int(3));
+  if (st instanceof Errno) return st;
+  t.arch.writeStat(t.mm, a.ptr(2), st, "stat64");
+  return 0;
+};
+
+/** statx mask bits, include/uapi/linux/stat.h: STATX_BASIC_STATS. */
+const STATX_BASIC_STATS = 0x7ff;
+
+/** Implements statx(2); struct statx is the same on every arch. */
+export const statx: Handler = (t, a) => {
+  const flags = a.int(2);
+  if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | 0x800 | 0x6000)) return EINVAL;
+  const st = statOf(t, a.int(0), a.ptr(1), flags);
+  if (st instanceof Errno) return st;
+  const buf = new Uint8Array(256);
+  const dv = new DataView(buf.buffer);
+  const ts = (off: number, ms: number) => {
+    dv.setBigInt64(off, BigInt(Math.floor(ms / 1000)), true);
+    dv.setUint32(off + 8, Math.floor((ms % 1000) * 1e6), true);
+  };
+  dv.setUint32(0, STATX_BASIC_STATS, true);
+  dv.setUint32(4, st.blksize, true);
+  dv.setUint32(16, st.nlink, true);
+  dv.setUint32(20, st.uid, true);
+  dv.setUint32(24, st.gid, true);
+  dv.setUint16(28, st.mode, true);
+  dv.setBigUint64(32, BigInt(st.ino), true);
+  dv.setBigUint64(40, BigInt(st.size), true);
+  dv.setBigUint64(48, BigInt(st.blocks), true);
+  ts(64, st.atimeMs);
+  ts(96, st.ctimeMs);
+  ts(112, st.mtimeMs);
+  dv.setUint32(128, Math.floor(st.rdev / 256), true);
+  dv.setUint32(132, st.rdev % 256, true);
+  dv.setUint32(136, Math.floor(st.dev / 256), true);
+  dv.setUint32(140, st.dev % 256, true);
+  t.mm.write(a.ptr(4), buf);
+  return 0;
+};
+
+function doReadlink(t: Task, pathPtr: number, buf: number, size: number): SysRet {
+  if (size <= 0) return EINVAL;
+  const path = t.mm.cstring(pathPtr);
+  if (path === undefined) return EFAULT;
+  if (path !== "/proc/self/exe" && path !== `/proc/${t.pid}/exe`) return ENOENT;
+  // readlink does not NUL-terminate and truncates silently.
+  const target = Buffer.from(t.proc.exePath).subarray(0, size);
+  t.mm.write(buf, target);
+  return target.length;
+}
+
+/** Implements readlink(2). */
+export const readlink: Handler = (t, a) => doReadlink(t, a.ptr(0), a.ptr(1), a.int(2));
+
+/** Implements readlinkat(2). */
+export const readlinkat: Handler = (t, a) => doReadlink(t, a.ptr(1), a.ptr(2), a.int(3));
+
+/** open(2)/openat(2): until the filesystem layer lands, no path exists. */
+export const openat: Handler = (t, a) => (t.mm.cstring(a.ptr(1)) === undefined ? EFAULT : ENOENT);
+export const open: Handler = (t, a) => (t.mm.cstring(a.ptr(0)) === undefined ? EFAULT : ENOENT);
