@@ -7,7 +7,7 @@ import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { arches, type ArchImpl } from "./arch";
-import { ACTION_SET_RET, ACTION_STOP, IO_ACTION, IO_ARGS, IO_NR, IO_RET, UnicornCpu, CHUNK_SHIFT, type Stop } from "./engine";
+import { ACTION_SET_RET, ACTION_STOP, IO_ACTION, IO_ARGS, IO_NR, IO_RET, UnicornCpu, CHUNK_SHIFT, hostSeek } from "./engine";
 import { SyscallArgs } from "./kernel/abi";
 import { Dispatcher, type SyscallHook, type SyscallEvent } from "./kernel/dispatch";
 import { Errno } from "./kernel/errno";
@@ -56,7 +56,6 @@ export interface RunResult {
 /** A binary syscage cannot run: the message is one line, the CLI exits 126. */
 export class LoadError extends Error {}
 
-const SIGSEGV = 11;
 
 export class Sandbox {
   private readonly hooks: Array<[string, SyscallHook]> = [];
@@ -170,13 +169,13 @@ export class Sandbox {
 }
 
 function input(spec: StdinSpec): FileDescription {
-  if (typeof spec === "number") return new HostFdFile(spec, O_RDONLY);
+  if (typeof spec === "number") return new HostFdFile(spec, O_RDONLY, hostSeek);
   return new BufferInputFile(typeof spec === "string" ? Buffer.from(spec) : spec);
 }
 
 function output(spec: OutputSpec, flags: number): FileDescription {
-  return typeof spec === "number" ? new HostFdFile(spec, flags) : new SinkFile(spec);
+  return typeof spec === "number" ? new HostFdFile(spec, flags, hostSeek) : new SinkFile(spec);
 }
 
-export { SIGSEGV as _SIGSEGV_FOR_TESTS };
-void Errno;
+
+

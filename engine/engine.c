@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* Layout of the shared io words (Uint32 indices); mirrored in engine/index.ts. */
 enum {
@@ -471,6 +472,23 @@ static napi_value engine_last_stop(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* hostSeek(fd, offset, whence) -> new offset or -errno: the one host call Node lacks,
+ * so a host file handed to the guest as stdio keeps a single shared offset. */
+static napi_value host_seek(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, whence;
+  int64_t off;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int64(env, argv[1], &off));
+  CHECK(napi_get_value_int32(env, argv[2], &whence));
+  off_t r = lseek(fd, (off_t)off, whence);
+  napi_value v;
+  CHECK(napi_create_int64(env, r < 0 ? -(int64_t)errno : (int64_t)r, &v));
+  return v;
+}
+
 static void set_int(napi_env env, napi_value obj, const char *name, int32_t value) {
   napi_value v;
   napi_create_int32(env, value, &v);
@@ -539,6 +557,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"regWrite", NULL, engine_reg_write, NULL, NULL, NULL, napi_default, NULL},
     {"mmrWrite", NULL, engine_mmr_write, NULL, NULL, NULL, napi_default, NULL},
     {"run", NULL, engine_run, NULL, NULL, NULL, napi_default, NULL},
+    {"hostSeek", NULL, host_seek, NULL, NULL, NULL, napi_default, NULL},
     {"lastStop", NULL, engine_last_stop, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -19,6 +19,7 @@ interface Addon {
   mmrWrite(h: object, id: number, base: number, limit: number): void;
   run(h: object, pc: number | bigint, count: number): number;
   lastStop(h: object): { memType: number; addr: bigint; intno: number; ucErr: number; message: string };
+  hostSeek(fd: number, offset: number, whence: number): number;
   constants: Constants;
 }
 
@@ -48,6 +49,9 @@ function loadAddon(): Addon {
 
 const addon = loadAddon();
 export const uc = addon.constants;
+
+/** lseek(2) on a host descriptor: the new offset, or a negative host errno. */
+export const hostSeek = (fd: number, offset: number, whence: number): number => addon.hostSeek(fd, offset, whence);
 
 /** Indices into the shared io words; must match engine/engine.c. */
 export const IO_NR = 0, IO_ARGS = 2, IO_RET = 14, IO_ACTION = 16, IO_WORDS = 32;

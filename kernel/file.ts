@@ -46,6 +46,9 @@ export abstract class FileDescription {
   pwrite(_t: Task, _data: Uint8Array, _offset: number): number | Errno { return ESPIPE; }
   seek(_offset: number, _whence: number): number | Errno { return ESPIPE; }
   ioctl(_t: Task, _request: number, _arg: number): SysRet { return ENOTTY; }
+  /** fsync/fdatasync: pipes, sockets and terminals cannot be synced. */
+  sync(): number | Errno { return EINVAL; }
+  truncate(_length: number): number | Errno { return EINVAL; }
   abstract stat(): StatInfo;
   /** Called when the last descriptor referring to this description is closed. */
   release(): void {}

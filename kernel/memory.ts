@@ -89,6 +89,7 @@ export class AddressSpace {
       rest.push({ start: Math.max(v.start, addr), end: Math.min(v.end, end), prot, name: v.name });
     }
     this.vmas = rest.sort((a, b) => a.start - b.start);
+    this.merge();
     this.backend.protect(addr, len, prot);
     return true;
   }
@@ -136,6 +137,18 @@ export class AddressSpace {
   private insert(vma: Vma): void {
     const i = this.vmas.findIndex((v) => v.start > vma.start);
     this.vmas.splice(i < 0 ? this.vmas.length : i, 0, vma);
+    this.merge();
+  }
+
+  /** Join neighbours with the same protection and name, as Linux's vma_merge keeps /proc/self/maps tidy. */
+  private merge(): void {
+    const out: Vma[] = [];
+    for (const v of this.vmas) {
+      const last = out[out.length - 1];
+      if (last && last.end === v.start && last.prot === v.prot && last.name === v.name) out[out.length - 1] = { ...last, end: v.end };
+      else out.push(v);
+    }
+    this.vmas = out;
   }
 
   /** The VMA list with [start, end) cut out. */

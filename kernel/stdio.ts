@@ -5,7 +5,7 @@
  * API). Nothing else of the host is reachable through them.
  */
 import * as fs from "fs";
-import { Errno, EAGAIN, EBADF, EINVAL, EIO, ENOTTY, EPIPE, ESPIPE } from "./errno";
+import { Errno, EAGAIN, EBADF, EINVAL, EIO, ENOTTY, EPIPE, ESPIPE, errnoByCode } from "./errno";
 import {
   Block, FileDescription, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK, S_IFDIR,
   type ReadResult, type StatInfo, type SysRet,
@@ -28,30 +28,36 @@ function hostErrno(e: unknown): Errno {
   return code === "EPIPE" ? EPIPE : code === "EBADF" ? EBADF : code === "EAGAIN" ? EAGAIN : EIO;
 }
 
+/** lseek(2) on a host descriptor, injected by the embedder (Node has none): new offset or -errno. */
+export type HostSeek = (fd: number, offset: number, whence: number) => number;
+
 /**
- * A host descriptor handed to the guest by the user. Regular files keep their
- * own offset (so lseek works as on Linux); pipes and terminals stream.
+ * A host descriptor handed to the guest by the user. It shares the host's
+ * file offset, as an inherited descriptor would: `syscage run x >> log`
+ * appends after whatever the shell wrote.
  */
 export class HostFdFile extends FileDescription {
   private readonly kind: number;
-  private offset = 0;
   private readonly isTTY: boolean;
 
-  constructor(private readonly hostFd: number, flags: number) {
+  constructor(private readonly hostFd: number, flags: number, private readonly hostSeek: HostSeek) {
     super(flags);
     const st = fs.fstatSync(hostFd);
     this.kind = st.isFile() ? S_IFREG : st.isCharacterDevice() ? S_IFCHR : st.isSocket() ? S_IFSOCK : st.isDirectory() ? S_IFDIR : S_IFIFO;
     this.isTTY = require("tty").isatty(hostFd);
-    if (this.kind === S_IFREG) {
-      // Start where the host descriptor stands, as an inherited fd would (e.g. `>>` appends).
-      this.offset = (flags & O_WRONLY) ? st.size : 0;
-    }
   }
 
   override read(_t: Task, len: number): ReadResult {
     if (!this.readable) return EBADF;
     if (this.kind === S_IFDIR) return EINVAL;
-    if (this.kind === S_IFREG) return this.pread(_t, len, this.offset, true);
+    if (this.kind === S_IFREG) {
+      const buf = Buffer.alloc(Math.min(len, 1 << 24));
+      try {
+        return buf.subarray(0, fs.readSync(this.hostFd, buf, 0, buf.length, null));
+      } catch (e) {
+        return hostErrno(e);
+      }
+    }
     // Streams may block: read on the thread pool and park the task until data comes.
     if (this.flags & O_NONBLOCK) return EAGAIN;
     let result: Uint8Array | Errno | undefined;
@@ -70,14 +76,12 @@ export class HostFdFile extends FileDescription {
     });
   }
 
-  override pread(_t: Task, len: number, offset: number, advance = false): Uint8Array | Errno {
+  override pread(_t: Task, len: number, offset: number): Uint8Array | Errno {
     if (this.kind !== S_IFREG) return ESPIPE;
     if (!this.readable) return EBADF;
     const buf = Buffer.alloc(Math.min(len, 1 << 24));
     try {
-      const n = fs.readSync(this.hostFd, buf, 0, buf.length, offset);
-      if (advance) this.offset = offset + n;
-      return buf.subarray(0, n);
+      return buf.subarray(0, fs.readSync(this.hostFd, buf, 0, buf.length, offset));
     } catch (e) {
       return hostErrno(e);
     }
@@ -88,11 +92,8 @@ export class HostFdFile extends FileDescription {
     let done = 0;
     try {
       while (done < data.length) {
-        const pos = this.kind === S_IFREG ? this.offset : null;
         try {
-          const n = fs.writeSync(this.hostFd, data, done, data.length - done, pos);
-          done += n;
-          if (this.kind === S_IFREG) this.offset += n;
+          done += fs.writeSync(this.hostFd, data, done, data.length - done, null);
         } catch (e) {
           // The host end may be non-blocking (a terminal Node touched); the guest expects a blocking write.
           if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
@@ -105,14 +106,21 @@ export class HostFdFile extends FileDescription {
     }
   }
 
+  override sync(): number | Errno {
+    if (this.kind !== S_IFREG) return EINVAL;
+    try { fs.fsyncSync(this.hostFd); return 0; } catch (e) { return hostErrno(e); }
+  }
+
+  override truncate(length: number): number | Errno {
+    if (this.kind !== S_IFREG) return EINVAL;
+    try { fs.ftruncateSync(this.hostFd, length); return 0; } catch (e) { return hostErrno(e); }
+  }
+
   override seek(offset: number, whence: number): number | Errno {
     if (this.kind !== S_IFREG) return ESPIPE;
-    const base = whence === SEEK_SET ? 0 : whence === SEEK_CUR ? this.offset : whence === SEEK_END ? fs.fstatSync(this.hostFd).size : NaN;
-    if (Number.isNaN(base)) return EINVAL;
-    const pos = base + offset;
-    if (pos < 0) return EINVAL;
-    this.offset = pos;
-    return pos;
+    if (whence !== SEEK_SET && whence !== SEEK_CUR && whence !== SEEK_END) return EINVAL;
+    const r = this.hostSeek(this.hostFd, offset, whence);
+    return r >= 0 ? r : (errnoByCode.get(-r) ?? EINVAL);
   }
 
   override ioctl(t: Task, request: number, arg: number): SysRet {

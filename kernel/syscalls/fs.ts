@@ -194,6 +194,27 @@ export const fcntl: Handler = (t, a) => {
   }
 };
 
+/** Implements fsync(2) and fdatasync(2). */
+export const fsync: Handler = (t, a) => {
+  const f = fileOf(t, a.int(0));
+  return f instanceof Errno ? f : f.sync();
+};
+export const fdatasync = fsync;
+
+function doFtruncate(t: Task, fd: number, length: bigint): SysRet {
+  const f = fileOf(t, fd);
+  if (f instanceof Errno) return f;
+  if (length < 0n) return EINVAL;
+  // Linux: a descriptor not open for writing is EINVAL here, not EBADF (fs/open.c do_sys_ftruncate).
+  if (!f.writable) return EINVAL;
+  return f.truncate(Number(length));
+}
+
+/** Implements ftruncate(2). */
+export const ftruncate: Handler = (t, a) => doFtruncate(t, a.int(0), BigInt(a.long(1)));
+/** Implements ftruncate64(2) (i386): the length is a register pair. */
+export const ftruncate64: Handler = (t, a) => doFtruncate(t, a.int(0), a.pair64(1));
+
 /** Implements lseek(2). */
 export const lseek: Handler = (t, a) => {
   const f = fileOf(t, a.int(0));
