@@ -1,0 +1,110 @@
+/** The CLI as a user meets it: exit statuses, one-line errors for binaries it cannot run, options. */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "../../..");
+const CLI = path.join(ROOT, "dist", "cli.js");
+const fixture = (arch: string, name: string) => path.join(ROOT, "fixtures", "build", arch, name);
+
+function run(args: string[], input = "") {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: "utf8", cwd: ROOT });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let scratch: string;
+beforeAll(() => { scratch = fs.mkdtempSync(path.join(os.tmpdir(), "syscage-cli-")); });
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+function file(name: string, bytes: Uint8Array | string): string {
+  const p = path.join(scratch, name);
+  fs.writeFileSync(p, bytes);
+  return p;
+}
+
+describe("running binaries", () => {
+  test.each(["x86_64", "i386", "aarch64"])("%s: stdout passes through and the exit status is the guest's", (arch) => {
+    expect(run(["run", fixture(arch, "exitcode")])).toEqual({ status: 42, stdout: "exiting with status 42\n", stderr: "" });
+  });
+
+  test("a guest killed by SIGSEGV exits 139 with a one-line report naming the fault, PC and instruction", () => {
+    const r = run(["run", fixture("x86_64", "rofault")]);
+    expect(r.status).toBe(139);
+    expect(r.stderr).toMatch(/^syscage: SIGSEGV: write protected memory at 0x[0-9a-f]+, pc 0x[0-9a-f]+: mov\S* .+\n$/);
+  });
+
+  test("stdin passes through", () => {
+    const r = run(["run", fixture("i386", "readstdin")], "abc\n");
+    expect(r.stdout).toContain("bytes = 4\nlines = 1\nfnv1a32 = 0x" + fnv("abc\n") + "\n");
+    expect(r.status).toBe(0);
+  });
+
+  test("--env builds the whole environment and -- ends the options", () => {
+    const r = run(["run", "--env", "A=1", "--env=B=two words", "--", fixture("aarch64", "args"), "--x"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('argv[1] = "--x"\n');
+    expect(r.stdout).toContain('environ[0] = "A=1"\nenviron[1] = "B=two words"\n');
+  });
+
+  test("--strace prints each syscall with its arch number and the errno by name", () => {
+    const r = run(["run", "--strace", fixture("x86_64", "fd_errno")]);
+    // The raw register: glibc loads the int -1 into a 32-bit register, so the upper half is zero.
+    expect(r.stderr).toMatch(/\[x86_64 3\] close\(0xffffffff, .*\) = -1 EBADF \(Bad file descriptor\)\n/);
+    expect(r.stderr).toMatch(/\[x86_64 3\] close\(1000, .*\) = -1 EBADF \(Bad file descriptor\)\n/);
+    expect(r.stderr).toMatch(/\[x86_64 231\] exit_group\(0, .*\n$/);
+  });
+});
+
+function fnv(s: string): string {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(s)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+describe("binaries syscage cannot run: one line, status 126", () => {
+  const hello = () => fs.readFileSync(fixture("x86_64", "hello"));
+  const cases: Array<[string, () => Uint8Array | string, RegExp]> = [
+    ["a text file", () => "#!/bin/sh\necho hi\n", /not an ELF file/],
+    ["an empty file", () => "", /not an ELF file|truncated/],
+    ["a truncated ELF", () => hello().subarray(0, 40), /truncated/],
+    ["an unsupported machine", () => { const b = Buffer.from(hello()); b.writeUInt16LE(243, 18); return b; }, /EM_RISCV \(243\)/],
+  ];
+  test.each(cases)("%s", (name, bytes, message) => {
+    const r = run(["run", file(name.replace(/ /g, "_"), bytes())]);
+    expect(r.status).toBe(126);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^syscage: /);
+  });
+
+  test("a dynamically linked binary names its interpreter", () => {
+    const r = run(["run", "/bin/true"]);
+    expect(r.status).toBe(126);
+    expect(r.stderr).toMatch(/^syscage: .*dynamically linked \(interpreter \/lib64\/ld-linux-x86-64\.so\.2\): dynamic binaries are not supported yet\n$/);
+  });
+
+  test("a missing file", () => {
+    const r = run(["run", path.join(scratch, "nope")]);
+    expect(r).toEqual({ status: 126, stdout: "", stderr: `syscage: ${path.join(scratch, "nope")}: no such file\n` });
+  });
+});
+
+describe("options", () => {
+  test("--help lists every option", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    for (const opt of ["--env", "--strace", "--help", "--version"]) expect(r.stdout).toContain(opt);
+  });
+
+  test("--version prints the package version", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    expect(run(["--version"])).toEqual({ status: 0, stdout: `syscage ${pkg.version}\n`, stderr: "" });
+  });
+
+  test("an unknown option is a usage error", () => {
+    const r = run(["run", "--frobnicate", fixture("x86_64", "hello")]);
+    expect(r.status).toBe(127);
+    expect(r.stderr).toBe("syscage: unknown option '--frobnicate'\nTry 'syscage --help'.\n");
+  });
+});
