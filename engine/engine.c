@@ -257,10 +257,10 @@ static napi_value engine_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  if (trap == TRAP_SYSCALL_INSN)
-    err = uc_hook_add(e->uc, &e->hooks[0], UC_HOOK_INSN, hook_syscall_insn, e, 1, 0, UC_X86_INS_SYSCALL);
-  else
-    err = uc_hook_add(e->uc, &e->hooks[0], UC_HOOK_INTR, hook_intr, e, 1, 0);
+  /* Every CPU exception reaches hook_intr: the trap vector is a syscall, the rest are faults. */
+  err = uc_hook_add(e->uc, &e->hooks[0], UC_HOOK_INTR, hook_intr, e, 1, 0);
+  if (!err && trap == TRAP_SYSCALL_INSN)
+    err = uc_hook_add(e->uc, &e->hooks[2], UC_HOOK_INSN, hook_syscall_insn, e, 1, 0, UC_X86_INS_SYSCALL);
   if (!err)
     err = uc_hook_add(e->uc, &e->hooks[1], UC_HOOK_MEM_INVALID, hook_mem_invalid, e, 1, 0);
   if (err) {
