@@ -10,8 +10,7 @@ import { arches, type ArchImpl } from "./arch";
 import { ACTION_SET_RET, ACTION_STOP, IO_ACTION, IO_ARGS, IO_NR, IO_RET, UnicornCpu, CHUNK_SHIFT, hostSeek } from "./engine";
 import { SyscallArgs } from "./kernel/abi";
 import { Dispatcher, type SyscallHook, type SyscallEvent } from "./kernel/dispatch";
-import { Errno } from "./kernel/errno";
-import { FdTable, O_RDONLY, O_WRONLY, type Block, type FileDescription } from "./kernel/file";
+import { Block, FdTable, O_RDONLY, O_WRONLY, type FileDescription } from "./kernel/file";
 import { AddressSpace } from "./kernel/memory";
 import { defaultRlimits } from "./kernel/rlimits";
 import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
@@ -122,21 +121,24 @@ export class Sandbox {
       const io = cpu.io;
       const args = new SyscallArgs(io, IO_ARGS, arch.wordSize);
       let blocked: { nr: number; block: Block } | undefined;
-      const putResult = (v: number | bigint) => {
-        const big = BigInt.asUintN(64, BigInt(v));
-        io[IO_RET] = Number(big & 0xffffffffn);
-        io[IO_RET + 1] = Number(big >> 32n);
-      };
       onSyscall = () => {
         const nr = io[IO_NR];
-        const c = dispatcher.dispatch(task, nr, args);
-        if (c.kind === "block") {
-          blocked = { nr, block: c.block };
+        const r = dispatcher.dispatch(task, nr, args);
+        if (r instanceof Block) {
+          blocked = { nr, block: r };
           io[IO_ACTION] = ACTION_STOP;
           return;
         }
-        putResult(c.value);
-        io[IO_ACTION] = ACTION_SET_RET | (task.exit ? ACTION_STOP : 0);
+        if (typeof r === "number") {
+          // Two's complement split without BigInt: this runs once per syscall.
+          io[IO_RET] = r >>> 0;
+          io[IO_RET + 1] = Math.floor(r / 2 ** 32) >>> 0;
+        } else {
+          const big = BigInt.asUintN(64, r);
+          io[IO_RET] = Number(big & 0xffffffffn);
+          io[IO_RET + 1] = Number(big >> 32n);
+        }
+        io[IO_ACTION] = task.exit ? ACTION_SET_RET | ACTION_STOP : ACTION_SET_RET;
       };
 
       let pc: number | bigint = prog.entry;
@@ -153,9 +155,9 @@ export class Sandbox {
           const { nr, block } = blocked;
           blocked = undefined;
           await block.wait;
-          const c = dispatcher.resume(task, nr, args, block);
-          if (c.kind === "block") blocked = { nr, block: c.block };
-          else cpu.setReg(arch.cpu.retreg, BigInt.asUintN(64, BigInt(c.value)));
+          const r = dispatcher.resume(task, nr, args, block);
+          if (r instanceof Block) blocked = { nr, block: r };
+          else cpu.setReg(arch.cpu.retreg, BigInt.asUintN(64, BigInt(r)));
         }
         if (task.exit) break;
         pc = cpu.reg(arch.pcReg);

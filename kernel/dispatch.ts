@@ -25,7 +25,8 @@ export interface SyscallHook {
   after?(ev: SyscallEvent, result: number | bigint | Errno): number | bigint | Errno | void;
 }
 
-export type Completion = { kind: "done"; value: number | bigint } | { kind: "block"; block: Block };
+/** The value for the return register (errors already negated), or a Block to wait on. */
+export type Completion = number | bigint | Block;
 
 export class Dispatcher {
   private readonly byNumber: (Handler | undefined)[] = [];
@@ -49,21 +50,31 @@ export class Dispatcher {
   /** Serve syscall `nr`; a Block means the task must sleep and retry later. */
   dispatch(t: Task, nr: number, args: SyscallArgs): Completion {
     const hooks = this.hooks.size ? this.hooks.get(this.name(nr)) : undefined;
-    if (!hooks && !this.trace) return this.finish(t, nr, args, this.call(t, nr, args), undefined);
+    if (!hooks && !this.trace) {
+      // The hot path: no hooks, no tracing, no allocation.
+      const r = this.call(t, nr, args);
+      return r instanceof Errno ? -r.code : r;
+    }
     const ev: SyscallEvent = { task: t, nr, name: this.name(nr), args };
     let r: SysRet | undefined;
     for (const h of hooks ?? []) {
       const replaced = h.before?.(ev);
       if (replaced !== undefined) { r = replaced; break; }
     }
-    return this.finish(t, nr, args, r ?? this.call(t, nr, args), { ev, hooks });
+    return this.finish(nr, args, r ?? this.call(t, nr, args), { ev, hooks });
   }
 
   /** Complete a blocked call by retrying it. */
   resume(t: Task, nr: number, args: SyscallArgs, block: Block): Completion {
     const hooks = this.hooks.get(this.name(nr));
     const ctx = hooks || this.trace ? { ev: { task: t, nr, name: this.name(nr), args }, hooks } : undefined;
-    return this.finish(t, nr, args, this.guard(() => block.retry()), ctx);
+    let r: SysRet;
+    try {
+      r = block.retry();
+    } catch (e) {
+      r = efault(e);
+    }
+    return this.finish(nr, args, r, ctx);
   }
 
   private call(t: Task, nr: number, args: SyscallArgs): SysRet {
@@ -76,31 +87,31 @@ export class Dispatcher {
       }
       return ENOSYS;
     }
-    return this.guard(() => h(t, args));
-  }
-
-  /** A bad guest pointer anywhere in a handler is EFAULT; any other exception is a syscage bug and propagates. */
-  private guard(fn: () => SysRet): SysRet {
     try {
-      return fn();
+      return h(t, args);
     } catch (e) {
-      if (e instanceof GuestFault) return EFAULT;
-      throw e;
+      return efault(e);
     }
   }
 
-  private finish(t: Task, nr: number, args: SyscallArgs, r: SysRet,
+
+  private finish(nr: number, args: SyscallArgs, r: SysRet,
     ctx: { ev: SyscallEvent; hooks: SyscallHook[] | undefined } | undefined): Completion {
-    if (r instanceof Block) return { kind: "block", block: r };
+    if (r instanceof Block) return r;
     let result: number | bigint | Errno = r;
     for (const h of ctx?.hooks ?? []) {
       const replaced = h.after?.(ctx!.ev, result);
       if (replaced !== undefined) result = replaced;
     }
     if (this.trace) this.trace(formatTrace(this.table.arch, nr, this.name(nr), args, result));
-    void t;
-    return { kind: "done", value: result instanceof Errno ? -result.code : result };
+    return result instanceof Errno ? -result.code : result;
   }
+}
+
+/** A bad guest pointer anywhere in a handler is EFAULT; any other exception is a syscage bug and propagates. */
+function efault(e: unknown): Errno {
+  if (e instanceof GuestFault) return EFAULT;
+  throw e;
 }
 
 function hexOrDec(v: bigint): string {
