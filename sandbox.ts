@@ -7,18 +7,18 @@ import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { arches, type ArchImpl } from "./arch";
-import { ACTION_SET_RET, ACTION_STOP, IO_ACTION, IO_ARGS, IO_NR, IO_RET, UnicornCpu, CHUNK_SHIFT, hostSeek } from "./engine";
-import { SyscallArgs } from "./kernel/abi";
-import { Dispatcher, type SyscallHook, type SyscallEvent } from "./kernel/dispatch";
-import { Block, FdTable, O_RDONLY, O_WRONLY, type FileDescription } from "./kernel/file";
-import { AddressSpace } from "./kernel/memory";
+import { hostSeek } from "./engine";
+import type { SyscallHook } from "./kernel/dispatch";
+import { FdTable, O_RDONLY, O_WRONLY, type FileDescription } from "./kernel/file";
+import { FIRST_PID, INIT_PID, Kernel } from "./kernel/kernel";
+import { ThreadGroup } from "./kernel/process";
+import { Scheduler } from "./kernel/sched";
+import { EngineMachine } from "./machine";
 import { defaultRlimits } from "./kernel/rlimits";
 import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
-import { handlers, archOverrides } from "./kernel/syscalls";
 import { Task, type ExitStatus } from "./kernel/task";
 import { parseElf, ElfError } from "./loader/elf";
 import { loadProgram } from "./loader/load";
-import { describeFault } from "./fault";
 
 export type { SyscallHook, SyscallEvent } from "./kernel/dispatch";
 export { Errno } from "./kernel/errno";
@@ -93,79 +93,39 @@ export class Sandbox {
     const env = Array.isArray(o.env) ? o.env : Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const uid = o.uid ?? 0, gid = o.gid ?? 0;
 
-    let onSyscall: () => void = () => undefined;
-    const cpu = new UnicornCpu(arch.cpu, () => onSyscall());
+    const machine = new EngineMachine((d) => {
+      d.trace = o.strace;
+      for (const [name, h] of this.hooks) d.addHook(name, h);
+    });
+    const sched = new Scheduler(machine, (t, nr, args, block) => machine.dispatcher(t.arch.name).resume(t, nr, args, block));
+    const kernel = new Kernel(machine, sched);
     try {
-      const mm = new AddressSpace(cpu, {
-        windowSize: arch.layout.taskSize, chunkShift: CHUNK_SHIFT,
-        mmapTop: arch.layout.mmapTop, mmapBottom: arch.layout.mmapBottom,
-      });
+      const { cpu, mm } = machine.newCpu(arch);
       const fds = new FdTable();
       fds.install(input(o.stdin ?? 0));
       fds.install(output(o.stdout ?? 1, O_WRONLY));
       fds.install(stderr);
       const random = new Uint8Array(16);
       randomFillSync(random);
-      const task = new Task(1000, 1000, 1, mm, fds, arch.ops(cpu, mm), {
+      const pid = kernel.processes.allocPidFrom(FIRST_PID);
+      const task = new Task(pid, pid, INIT_PID, mm, fds, arch.ops(cpu, mm), {
         uid, gid, euid: uid, egid: gid, hostname: o.hostname ?? "syscage",
         exePath: path.resolve(file), rlimits: defaultRlimits(),
         random: (b) => randomFillSync(b), warn,
       });
+      const group = new ThreadGroup(pid, undefined, pid, pid);
+      kernel.adopt(task, group);
+      machine.attach(group, arch, cpu);
       const prog = loadProgram(img, arch, mm, { argv, envp: env, execfn: file, uid, gid, euid: uid, egid: gid, random });
       arch.start(cpu, mm, prog.entry, prog.sp);
+      sched.add(task);
 
-      const dispatcher = new Dispatcher(arch.ops(cpu, mm).table, { ...handlers, ...archOverrides[arch.name] });
-      dispatcher.trace = o.strace;
-      for (const [name, h] of this.hooks) dispatcher.addHook(name, h);
-
-      const io = cpu.io;
-      const args = new SyscallArgs(io, IO_ARGS, arch.wordSize);
-      let blocked: { nr: number; block: Block } | undefined;
-      onSyscall = () => {
-        const nr = io[IO_NR];
-        const r = dispatcher.dispatch(task, nr, args);
-        if (r instanceof Block) {
-          blocked = { nr, block: r };
-          io[IO_ACTION] = ACTION_STOP;
-          return;
-        }
-        if (typeof r === "number") {
-          // Two's complement split without BigInt: this runs once per syscall.
-          io[IO_RET] = r >>> 0;
-          io[IO_RET + 1] = Math.floor(r / 2 ** 32) >>> 0;
-        } else {
-          const big = BigInt.asUintN(64, r);
-          io[IO_RET] = Number(big & 0xffffffffn);
-          io[IO_RET + 1] = Number(big >> 32n);
-        }
-        io[IO_ACTION] = task.exit ? ACTION_SET_RET | ACTION_STOP : ACTION_SET_RET;
-      };
-
-      let pc: number | bigint = prog.entry;
-      for (;;) {
-        const stop = cpu.run(pc);
-        if (stop.kind !== "requested") {
-          const fault = await describeFault(arch, cpu, task, stop);
-          warn(`syscage: ${fault.line}`);
-          task.exit = { signal: fault.signal, core: true };
-          return { status: 128 + fault.signal, exit: task.exit, arch: arch.name, fault: fault.line };
-        }
-        if (task.exit) break;
-        while (blocked) {
-          const { nr, block } = blocked;
-          blocked = undefined;
-          await block.wait;
-          const r = dispatcher.resume(task, nr, args, block);
-          if (r instanceof Block) blocked = { nr, block: r };
-          else cpu.setReg(arch.cpu.retreg, BigInt.asUintN(64, BigInt(r)));
-        }
-        if (task.exit) break;
-        pc = cpu.reg(arch.pcReg);
-      }
-      const exit: ExitStatus = task.exit;
+      // The sandbox lasts as long as its first process, like a container's init.
+      await sched.loop(() => group.exit !== undefined);
+      const exit: ExitStatus = group.exit!;
       return { status: exit.signal !== undefined ? 128 + exit.signal : exit.code, exit, arch: arch.name };
     } finally {
-      cpu.close();
+      machine.close();
     }
   }
 }

@@ -6,7 +6,7 @@
 import type { CpuConfig, UnicornCpu } from "../engine";
 import type { ArchOps } from "../kernel/abi";
 import type { AddressSpace } from "../kernel/memory";
-import type { ArchName } from "../kernel/syscall-table";
+import type { ArchName, SyscallTable } from "../kernel/syscall-table";
 
 export interface ArchLayout {
   /** The highest guest user address + 1 (Linux's TASK_SIZE). */
@@ -25,6 +25,8 @@ export interface ArchImpl {
   readonly name: ArchName;
   /** ELF e_machine this arch runs. */
   readonly wordSize: 4 | 8;
+  /** The generated syscall table. */
+  readonly table: SyscallTable;
   readonly cpu: CpuConfig;
   readonly layout: ArchLayout;
   /** AT_PLATFORM string. */
@@ -37,6 +39,16 @@ export interface ArchImpl {
   start(cpu: UnicornCpu, mm: AddressSpace, entry: number, sp: number): void;
   /** The signal Linux sends for CPU exception `intno` (Unicorn's interrupt numbers). */
   faultSignal(intno: number): number;
+  /**
+   * How far the PC read inside the syscall hook is behind the return address:
+   * Unicorn advances RIP past `syscall` only after the hook (helper_syscall),
+   * while int 0x80 and svc trap with the PC already past the instruction.
+   */
+  readonly hookPcLag: number;
+  /** The stack pointer register (clone's new stack). */
+  readonly spReg: number;
+  /** Install clone's `tls` argument in the CPU's current registers (CLONE_SETTLS). */
+  setTls(cpu: UnicornCpu, ops: ArchOps, mm: AddressSpace, tls: number): void;
   /** The register that holds the PC, to resume after a stop. */
   readonly pcReg: number;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <time.h>
 
 /* Layout of the shared io words (Uint32 indices); mirrored in engine/index.ts. */
 enum {
@@ -49,6 +50,8 @@ enum { TRAP_SYSCALL_INSN = 0, TRAP_INT80 = 1, TRAP_SVC = 2 };
 
 typedef struct {
   uc_engine *uc;
+  /* Never runs: owns the contexts we save, see engine_context_save. */
+  uc_engine *donor;
   int trap;
   napi_env env;
   napi_ref callback;
@@ -59,7 +62,10 @@ typedef struct {
   int ret_is_32;
   uint8_t *mem;
   uint64_t mem_size;
-  uc_hook hooks[3];
+  uc_hook hooks[4];
+  /* Preemption: the block hook stops the CPU at a block boundary once this monotonic time (µs) passes. */
+  uint64_t preempt_at;
+  int countdown;
   /* last stop */
   int stop;
   int fault_type;
@@ -172,6 +178,32 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user) {
   uc_emu_stop(uc);
 }
 
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * Called at the start of every translated block, before its exit check: a
+ * stop requested here leaves the PC exactly at the block start. (Unicorn's
+ * own timeout can stop mid-block with a stale PC on x86_64, re-running
+ * instructions on resume, so preemption uses this instead.) The clock is read
+ * only every PREEMPT_CHECK blocks. A block hook slows compute by about half,
+ * so it is installed only while the sandbox has more than one task.
+ */
+#define PREEMPT_CHECK 256
+static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
+  (void)addr; (void)size;
+  Engine *e = user;
+  if (!e->preempt_at || --e->countdown > 0) return;
+  e->countdown = PREEMPT_CHECK;
+  if (now_us() >= e->preempt_at) {
+    e->preempt_at = 0;
+    uc_emu_stop(uc);
+  }
+}
+
 static bool hook_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
                              int64_t value, void *user) {
   (void)uc; (void)size; (void)value;
@@ -180,6 +212,27 @@ static bool hook_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int
   e->fault_type = type;
   e->fault_addr = addr;
   return false;
+}
+
+/*
+ * Unicorn 2.0.1's uc_context_restore also restores the longjmp buffer of the
+ * engine that allocated the context, which is stale once that uc_emu_start has
+ * returned (and fatal inside a hook). Contexts allocated by a donor engine of
+ * the same arch and mode restore only the CPU state, so every engine takes its
+ * contexts from a shared donor.
+ */
+static uc_engine *donor_for(int arch, int mode) {
+  static struct { int arch, mode; uc_engine *uc; } donors[8];
+  for (int i = 0; i < 8; i++) {
+    if (donors[i].uc && donors[i].arch == arch && donors[i].mode == mode) return donors[i].uc;
+    if (!donors[i].uc) {
+      if (uc_open(arch, mode, &donors[i].uc) != UC_ERR_OK) return NULL;
+      donors[i].arch = arch;
+      donors[i].mode = mode;
+      return donors[i].uc;
+    }
+  }
+  return NULL;
 }
 
 static void engine_finalize(napi_env env, void *data, void *hint) {
@@ -241,6 +294,7 @@ static napi_value engine_create(napi_env env, napi_callback_info info) {
     free(e);
     return throw_uc(env, "uc_open", err);
   }
+  e->donor = donor_for(arch, mode);
   if (model >= 0 && (err = uc_ctl_set_cpu_model(e->uc, model))) {
     uc_close(e->uc);
     free(e);
@@ -263,6 +317,7 @@ static napi_value engine_create(napi_env env, napi_callback_info info) {
     err = uc_hook_add(e->uc, &e->hooks[2], UC_HOOK_INSN, hook_syscall_insn, e, 1, 0, UC_X86_INS_SYSCALL);
   if (!err)
     err = uc_hook_add(e->uc, &e->hooks[1], UC_HOOK_MEM_INVALID, hook_mem_invalid, e, 1, 0);
+
   if (err) {
     munmap(e->mem, e->mem_size);
     uc_close(e->uc);
@@ -420,7 +475,27 @@ static napi_value engine_mmr_write(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* run(h, pc, count) -> stop reason; count 0 means until the kernel stops it. */
+/* setPreemptible(h, on): install or remove the block hook; translated code is flushed to match. */
+static napi_value engine_set_preemptible(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  bool on;
+  CHECK(napi_get_value_bool(env, argv[1], &on));
+  uc_err err = UC_ERR_OK;
+  if (on && !e->hooks[3]) err = uc_hook_add(e->uc, &e->hooks[3], UC_HOOK_BLOCK, hook_block, e, 1, 0);
+  else if (!on && e->hooks[3]) {
+    err = uc_hook_del(e->uc, e->hooks[3]);
+    e->hooks[3] = 0;
+  } else return NULL;
+  if (!err) err = uc_ctl_flush_tlb(e->uc);
+  if (err) return throw_uc(env, "preemption hook", err);
+  return NULL;
+}
+
+/* run(h, pc, sliceUs) -> stop reason; a slice of 0 runs until the kernel stops it. */
 static napi_value engine_run(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -428,11 +503,13 @@ static napi_value engine_run(napi_env env, napi_callback_info info) {
   Engine *e = get_engine(env, argv[0]);
   if (!e) return NULL;
   uint64_t pc = get_u64(env, argv[1]);
-  uint64_t count = get_u64(env, argv[2]);
+  uint64_t slice = get_u64(env, argv[2]);
   e->stop = STOP_REQUESTED;
   e->err = UC_ERR_OK;
   e->env = env;
-  uc_err err = uc_emu_start(e->uc, pc, UINT64_MAX, 0, count);
+  e->preempt_at = slice ? now_us() + slice : 0;
+  e->countdown = PREEMPT_CHECK;
+  uc_err err = uc_emu_start(e->uc, pc, UINT64_MAX, 0, 0);
   if (e->stop == STOP_JS_ERROR) {
     napi_value exc;
     napi_get_reference_value(env, e->js_error, &exc);
@@ -487,6 +564,58 @@ static napi_value host_seek(napi_env env, napi_callback_info info) {
   napi_value v;
   CHECK(napi_create_int64(env, r < 0 ? -(int64_t)errno : (int64_t)r, &v));
   return v;
+}
+
+static void context_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  uc_context_free(data);
+}
+
+/* contextSave(h) -> External: the whole CPU state (a thread switch, or fork's copy). */
+static napi_value engine_context_save(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  uc_context *ctx;
+  uc_err err = e->donor ? uc_context_alloc(e->donor, &ctx) : UC_ERR_NOMEM;
+  if (!err) err = uc_context_save(e->uc, ctx);
+  if (err) return throw_uc(env, "uc_context_save", err);
+  napi_value ext;
+  CHECK(napi_create_external(env, ctx, context_finalize, NULL, &ext));
+  return ext;
+}
+
+/* contextRestore(h, ctx): load a state saved from this engine or one of the same arch. */
+static napi_value engine_context_restore(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  void *ctx = NULL;
+  CHECK(napi_get_value_external(env, argv[1], &ctx));
+  uc_err err = uc_context_restore(e->uc, ctx);
+  if (err) return throw_uc(env, "uc_context_restore", err);
+  return NULL;
+}
+
+/* copyFrom(dst, src, addr, len): fork's copy of guest memory, host to host. */
+static napi_value engine_copy_from(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *dst = get_engine(env, argv[0]);
+  Engine *src = dst ? get_engine(env, argv[1]) : NULL;
+  if (!src) return NULL;
+  uint64_t addr = get_u64(env, argv[2]), len = get_u64(env, argv[3]);
+  if (addr > dst->mem_size || len > dst->mem_size - addr || addr > src->mem_size || len > src->mem_size - addr) {
+    napi_throw_range_error(env, NULL, "syscage engine: copy outside the guest window");
+    return NULL;
+  }
+  memcpy(dst->mem + addr, src->mem + addr, len);
+  return NULL;
 }
 
 static void set_int(napi_env env, napi_value obj, const char *name, int32_t value) {
@@ -557,6 +686,10 @@ static napi_value init(napi_env env, napi_value exports) {
     {"regWrite", NULL, engine_reg_write, NULL, NULL, NULL, napi_default, NULL},
     {"mmrWrite", NULL, engine_mmr_write, NULL, NULL, NULL, napi_default, NULL},
     {"run", NULL, engine_run, NULL, NULL, NULL, napi_default, NULL},
+    {"setPreemptible", NULL, engine_set_preemptible, NULL, NULL, NULL, napi_default, NULL},
+    {"contextSave", NULL, engine_context_save, NULL, NULL, NULL, napi_default, NULL},
+    {"contextRestore", NULL, engine_context_restore, NULL, NULL, NULL, napi_default, NULL},
+    {"copyFrom", NULL, engine_copy_from, NULL, NULL, NULL, napi_default, NULL},
     {"hostSeek", NULL, host_seek, NULL, NULL, NULL, napi_default, NULL},
     {"lastStop", NULL, engine_last_stop, NULL, NULL, NULL, napi_default, NULL},
   };

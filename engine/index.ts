@@ -17,7 +17,11 @@ interface Addon {
   regRead(h: object, id: number): bigint;
   regWrite(h: object, id: number, value: number | bigint): void;
   mmrWrite(h: object, id: number, base: number, limit: number): void;
-  run(h: object, pc: number | bigint, count: number): number;
+  run(h: object, pc: number | bigint, timeoutUs: number): number;
+  contextSave(h: object): object;
+  setPreemptible(h: object, on: boolean): void;
+  contextRestore(h: object, ctx: object): void;
+  copyFrom(dst: object, src: object, addr: number, len: number): void;
   lastStop(h: object): { memType: number; addr: bigint; intno: number; ucErr: number; message: string };
   hostSeek(fd: number, offset: number, whence: number): number;
   constants: Constants;
@@ -91,8 +95,10 @@ export class UnicornCpu {
   /** Unicorn's mapped regions, sorted; kept so every uc call covers whole regions
    *  (Unicorn copies ptr-backed regions it has to split, which would detach them from our memory). */
   private regions: Region[] = [];
+  /** Host ranges committed (readable by the host), sorted and disjoint: what fork must copy. */
+  private committed: Array<[number, number]> = [];
 
-  constructor(readonly config: CpuConfig, onSyscall: () => void) {
+  constructor(readonly config: CpuConfig, private readonly onSyscall: () => void) {
     this.h = addon.create(config.ucArch, config.ucMode, config.cpuModel, config.windowSize, this.io,
       config.sysregs, config.retreg, config.ret32 ? 1 : 0, config.trap, onSyscall);
   }
@@ -133,17 +139,50 @@ export class UnicornCpu {
   /** Free the CPU and the guest memory now; views handed out before must not be used after. */
   close(): void { addon.close(this.h); }
 
-  commit(addr: number, len: number): void { addon.commit(this.h, addr, len); }
-  release(addr: number, len: number): void { addon.release(this.h, addr, len); }
+  commit(addr: number, len: number): void {
+    addon.commit(this.h, addr, len);
+    this.committed = addRange(this.committed, addr, addr + len);
+  }
+
+  release(addr: number, len: number): void {
+    addon.release(this.h, addr, len);
+    this.committed = cutRange(this.committed, addr, addr + len);
+  }
+
+  /** A new CPU with a copy of this one's memory and register state (fork). */
+  fork(): UnicornCpu {
+    const child = new UnicornCpu(this.config, this.onSyscall);
+    for (const [start, end] of this.committed) {
+      child.commit(start, end - start);
+      addon.copyFrom(child.h, this.h, start, end - start);
+    }
+    for (const r of this.regions) child.protect(r.start, r.end - r.start, r.prot);
+    child.restoreContext(this.saveContext());
+    return child;
+  }
+
+  /** The whole register state, to switch threads or to copy. */
+  saveContext(): object { return addon.contextSave(this.h); }
+  restoreContext(ctx: object): void { addon.contextRestore(this.h, ctx); }
 
   reg(id: number): bigint { return addon.regRead(this.h, id); }
   regNum(id: number): number { return Number(addon.regRead(this.h, id)); }
   setReg(id: number, value: number | bigint): void { addon.regWrite(this.h, id, value); }
   setMmr(id: number, base: number, limit: number): void { addon.mmrWrite(this.h, id, base, limit); }
 
-  /** Run from `pc` until the kernel asks to stop, a fault, or `count` instructions (0: no limit). */
-  run(pc: number | bigint, count = 0): Stop {
-    const why = addon.run(this.h, pc, count);
+  private preemptible = false;
+
+  /**
+   * Run from `pc` until the kernel asks to stop, a fault, or `sliceUs`
+   * microseconds (0: no limit). Slices need the (costly) block hook, which stays
+   * installed until a run without a slice.
+   */
+  run(pc: number | bigint, sliceUs = 0): Stop {
+    if ((sliceUs > 0) !== this.preemptible) {
+      this.preemptible = sliceUs > 0;
+      addon.setPreemptible(this.h, this.preemptible);
+    }
+    const why = addon.run(this.h, pc, sliceUs);
     if (why === 0) return { kind: "requested" };
     const s = addon.lastStop(this.h);
     if (why === 1) {
@@ -156,6 +195,28 @@ export class UnicornCpu {
     if (why === 2) return { kind: "interrupt", intno: s.intno };
     return { kind: "error", invalidInstruction: s.ucErr === uc.ERR_INSN_INVALID, message: s.message };
   }
+}
+
+/** Sorted disjoint ranges with [start, end) added, neighbours joined. */
+function addRange(ranges: Array<[number, number]>, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of [...cutRange(ranges, start, end), [start, end] as [number, number]].sort((a, b) => a[0] - b[0])) {
+    const last = out[out.length - 1];
+    if (last && last[1] === s) last[1] = e;
+    else out.push([s, e]);
+  }
+  return out;
+}
+
+/** Sorted disjoint ranges with [start, end) removed. */
+function cutRange(ranges: Array<[number, number]>, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of ranges) {
+    if (e <= start || s >= end) { out.push([s, e]); continue; }
+    if (s < start) out.push([s, start]);
+    if (e > end) out.push([end, e]);
+  }
+  return out;
 }
 
 function ucPerms(prot: number): number {

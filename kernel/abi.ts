@@ -22,11 +22,13 @@ export interface ArchOps {
   /** struct stat as the arch's stat/fstat/newfstatat (or i386's stat64 family) return it. */
   writeStat(mem: AddressSpace, addr: number, st: StatInfo, variant: "stat" | "stat64"): void;
 
+  /** clone(2)'s raw argument order: i386 and aarch64 pass tls before child_tid (CONFIG_CLONE_BACKWARDS). */
+  readonly cloneBackwards: boolean;
   /** x86_64 arch_prctl(2). */
-  archPrctl?(t: Task, code: number, addr: number): SysRet;
+  archPrctl?(code: number, addr: number): SysRet;
   /** i386 set_thread_area(2) / get_thread_area(2). */
-  setThreadArea?(t: Task, uinfo: number): SysRet;
-  getThreadArea?(t: Task, uinfo: number): SysRet;
+  setThreadArea?(uinfo: number): SysRet;
+  getThreadArea?(uinfo: number): SysRet;
   /** The guest PC, for reports. */
   pc(): number;
   /** One-line register summary for fault reports. */
@@ -40,6 +42,11 @@ export interface ArchOps {
  */
 export class SyscallArgs {
   constructor(private readonly io: Uint32Array, private readonly first: number, readonly wordSize: 4 | 8) {}
+
+  /** A copy that keeps these values after the shared io words move on (a blocked syscall's arguments). */
+  snapshot(): SyscallArgs {
+    return new SyscallArgs(this.io.slice(), this.first, this.wordSize);
+  }
 
   private lo(i: number): number { return this.io[this.first + 2 * i]; }
   private hi(i: number): number { return this.wordSize === 8 ? this.io[this.first + 2 * i + 1] : 0; }

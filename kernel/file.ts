@@ -109,6 +109,14 @@ export class FdTable {
     return out;
   }
 
+  /** A copy for a forked process: same open file descriptions, same close-on-exec flags. */
+  clone(): FdTable {
+    const copy = new FdTable();
+    copy.limit = this.limit;
+    this.slots.forEach((s, fd) => { if (s) copy.place(fd, s.file, s.cloexec); });
+    return copy;
+  }
+
   closeAll(): void {
     for (const fd of this.fds()) this.close(fd);
   }

@@ -60,6 +60,15 @@ export class AddressSpace {
     this.chunkSize = 2 ** layout.chunkShift;
   }
 
+  /** The same mappings over another backend that already holds a copy of the memory (fork). */
+  cloneFor(backend: MemoryBackend): AddressSpace {
+    const copy = new AddressSpace(backend, this.layout);
+    copy.vmas = this.vmas.map((v) => ({ ...v }));
+    copy.brkStart = this.brkStart;
+    copy.brkEnd = this.brkEnd;
+    return copy;
+  }
+
   // --- mapping ---------------------------------------------------------------
 
   /** Map [addr, addr+len) fresh (zero-filled), replacing whatever was there (MAP_FIXED). */

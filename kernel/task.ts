@@ -5,6 +5,9 @@
 import type { ArchOps } from "./abi";
 import type { FdTable } from "./file";
 import type { AddressSpace } from "./memory";
+import type { FsContext } from "./vfs/context";
+import type { Kernel } from "./kernel";
+import type { ThreadGroup } from "./process";
 
 /** Process-wide settings the kernel reads (identity, names, limits). */
 export interface ProcessInfo {
@@ -18,30 +21,41 @@ export interface ProcessInfo {
   random(bytes: Uint8Array): void;
   /** Where kernel warnings go (unimplemented syscalls). */
   warn(message: string): void;
+  /** The filesystem view: mount namespace, root, cwd, umask (kernel/vfs); a synthetic root without host files when unset. */
+  vfs?: FsContext;
 }
 
 export type ExitStatus = { code: number; signal?: undefined } | { signal: number; core: boolean; code?: undefined };
 
 export class Task {
-  /** Set by exit/exit_group or a fatal signal; the run loop stops the CPU when it sees it. */
+  /** Set when this thread has exited (exit, exit_group, a fatal signal); the run loop stops the CPU when it sees it. */
   exit: ExitStatus | undefined;
+  /** The process this thread belongs to; set by whoever creates the task (the sandbox, clone). */
+  group!: ThreadGroup;
+  /** The sandbox's kernel (process table, scheduler); set with `group`. */
+  kernel!: Kernel;
+  /** Set by a handler when the task must leave the CPU after its syscall (the scheduler runs others first). */
+  reschedule = false;
+  /** The register state while the task is off the CPU (the engine's opaque context). */
+  context: object | undefined;
   /** set_tid_address(2): cleared (and futex-woken) when the thread exits. */
   clearChildTid = 0;
   robustList = 0;
   robustListLen = 0;
   /** Blocked signals (rt_sigprocmask), as a 64-bit set. */
   sigmask = 0n;
-  /** The raw struct sigaction set for each signal (the arch's layout; kept for delivery and oldact). */
-  readonly sigactions = new Map<number, Uint8Array>();
+  /** The raw struct sigaction set for each signal (the arch's layout; kept for delivery and oldact). Shared by CLONE_SIGHAND. */
+  sigactions = new Map<number, Uint8Array>();
   readonly startTime = process.hrtime.bigint();
 
+  /** `pid` is the thread group id; execve replaces mm and arch, unshare-like clones replace fds. */
   constructor(
-    readonly pid: number,
+    public pid: number,
     readonly tid: number,
-    readonly ppid: number,
-    readonly mm: AddressSpace,
-    readonly fds: FdTable,
-    readonly arch: ArchOps,
-    readonly proc: ProcessInfo,
+    public ppid: number,
+    public mm: AddressSpace,
+    public fds: FdTable,
+    public arch: ArchOps,
+    public proc: ProcessInfo,
   ) {}
 }

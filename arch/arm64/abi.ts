@@ -17,6 +17,7 @@ const CPACR_FPEN = 3 << 20;
 export const arm64: ArchImpl = {
   name: "aarch64",
   wordSize: 8,
+  table: syscalls,
   cpu: {
     ucArch: uc.ARCH_ARM64, ucMode: uc.MODE_ARM, cpuModel: uc.CPU_ARM64_A72, windowSize: WINDOW,
     sysregs: [R.X8, R.X0, R.X1, R.X2, R.X3, R.X4, R.X5], retreg: R.X0, ret32: false, trap: Trap.Svc,
@@ -32,9 +33,13 @@ export const arm64: ArchImpl = {
   // Unicorn's EXCP_UDEF is 1 (an undefined instruction: SIGILL); EXCP_BKPT 7 (SIGTRAP); the rest are bad accesses.
   faultSignal: (intno) => (intno === 1 ? 4 : intno === 7 ? 5 : 11),
   pcReg: R.PC,
+  hookPcLag: 0,
+  spReg: R.SP,
+  setTls: (cpu, _ops, _mm, tls) => cpu.setReg(R.TPIDR_EL0, tls),
   ops(cpu: UnicornCpu, _mm: AddressSpace): ArchOps {
     return {
       name: "aarch64", wordSize: 8, machine: "aarch64", auditArch: AUDIT_ARCH_AARCH64, table: syscalls,
+      cloneBackwards: true,
       sigactionSize: 24,
       writeStat: (m, addr, st) => writeStatGeneric(m, addr, st),
       pc: () => cpu.regNum(R.PC),

@@ -19,6 +19,7 @@ const STACK_TOP = 0x7f_ffff_f000;
 export const x64: ArchImpl = {
   name: "x86_64",
   wordSize: 8,
+  table: syscalls,
   cpu: {
     ucArch: uc.ARCH_X86, ucMode: uc.MODE_64, cpuModel: uc.CPU_X86_QEMU64, windowSize: WINDOW,
     sysregs: [R.RAX, R.RDI, R.RSI, R.RDX, R.R10, R.R8, R.R9], retreg: R.RAX, ret32: false, trap: Trap.SyscallInsn,
@@ -33,12 +34,16 @@ export const x64: ArchImpl = {
   hwcap2: 0x2,
   faultSignal: x86FaultSignal,
   pcReg: R.RIP,
+  hookPcLag: 2,
+  spReg: R.RSP,
+  setTls: (cpu, _ops, _mm, tls) => cpu.setReg(R.FS_BASE, tls),
   ops(cpu: UnicornCpu, mm: AddressSpace): ArchOps {
     return {
       name: "x86_64", wordSize: 8, machine: "x86_64", auditArch: AUDIT_ARCH_X86_64, table: syscalls,
+      cloneBackwards: false,
       sigactionSize: 32,
       writeStat: (m, addr, st) => writeStatX64(m, addr, st),
-      archPrctl(_t, code, addr) {
+      archPrctl(code, addr) {
         switch (code) {
           case ARCH_SET_FS:
           case ARCH_SET_GS:

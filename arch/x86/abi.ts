@@ -54,6 +54,7 @@ function isEmpty(base: number, limit: number, flags: number): boolean {
 export const x86: ArchImpl = {
   name: "i386",
   wordSize: 4,
+  table: syscalls,
   cpu: {
     ucArch: uc.ARCH_X86, ucMode: uc.MODE_32, cpuModel: uc.CPU_X86_QEMU32, windowSize: 2 ** 32,
     sysregs: [R.EAX, R.EBX, R.ECX, R.EDX, R.ESI, R.EDI, R.EBP], retreg: R.EAX, ret32: true, trap: Trap.Int80,
@@ -68,14 +69,21 @@ export const x86: ArchImpl = {
   hwcap2: 0x2,
   faultSignal: x86FaultSignal,
   pcReg: R.EIP,
+  hookPcLag: 0,
+  spReg: R.ESP,
+  // tls points to a struct user_desc: install the entry, then load %gs from it so this thread caches its own base.
+  setTls(cpu, ops, mm, tls) {
+    if (ops.setThreadArea?.(tls) === 0) cpu.setReg(R.GS, (mm.i32(tls) << 3) | 3);
+  },
   ops(cpu: UnicornCpu, mm: AddressSpace): ArchOps {
     const tls: { base: number; limit: number; flags: number }[] = [];
     const entryOf = (n: number) => n - TLS_MIN;
     return {
       name: "i386", wordSize: 4, machine: "i686", auditArch: AUDIT_ARCH_I386, table: syscalls,
+      cloneBackwards: true,
       sigactionSize: 20,
       writeStat: (m, addr, st, variant) => (variant === "stat64" ? writeStat64I386 : writeStatI386)(m, addr, st),
-      setThreadArea(_t, uinfo) {
+      setThreadArea(uinfo) {
         let n = mm.i32(uinfo);
         const base = mm.u32(uinfo + 4), limit = mm.u32(uinfo + 8), flags = mm.u32(uinfo + 12);
         mm.check(uinfo, USER_DESC_SIZE, PROT_READ);
@@ -94,7 +102,7 @@ export const x86: ArchImpl = {
         if (gs >> 3 === n && !empty) cpu.setReg(R.GS, gs);
         return 0;
       },
-      getThreadArea(_t, uinfo) {
+      getThreadArea(uinfo) {
         const n = mm.i32(uinfo);
         if (n < TLS_MIN || n >= TLS_MIN + TLS_ENTRIES) return EINVAL;
         const e = tls[entryOf(n)] ?? { base: 0, limit: 0, flags: 0x28 };

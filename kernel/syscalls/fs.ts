@@ -1,18 +1,17 @@
 /**
  * File-descriptor syscalls: read/write and their vector and positional forms,
- * close/dup, fcntl, lseek, ioctl, the stat family, readlink.
- * Paths beyond /proc/self/exe need the filesystem layer and report ENOENT.
+ * close/dup, fcntl, lseek, ioctl. Path syscalls are in path.ts, attr.ts and
+ * stat.ts; the stat of an open descriptor is there too.
  */
 import type { Handler, SyscallArgs } from "../abi";
-import { Errno, EBADF, EFAULT, EINVAL, ENOENT } from "../errno";
-import { Block, FileDescription, O_APPEND, O_NONBLOCK, type ReadResult, type StatInfo, type SysRet } from "../file";
+import { Errno, EBADF, EINVAL } from "../errno";
+import { Block, FileDescription, O_APPEND, O_NONBLOCK, type ReadResult, type SysRet } from "../file";
 import type { Task } from "../task";
 
 /** Linux caps one read/write at MAX_RW_COUNT (INT_MAX & PAGE_MASK). */
 const MAX_RW_COUNT = 0x7ffff000;
 /** UIO_MAXIOV, include/uapi/linux/uio.h. */
 const UIO_MAXIOV = 1024;
-const AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
 const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
 const FD_CLOEXEC = 1, O_CLOEXEC = 0o2000000;
 const FIONBIO = 0x5421, FIONCLEX = 0x5450, FIOCLEX = 0x5451;
@@ -253,102 +252,3 @@ export const ioctl: Handler = (t, a) => {
     default: return f.ioctl(t, req, a.ptr(2));
   }
 };
-
-function statOf(t: Task, dirfd: number, pathPtr: number, flags: number): StatInfo | Errno {
-  const path = t.mm.cstring(pathPtr);
-  if (path === undefined) return EFAULT;
-  if (path === "" && flags & AT_EMPTY_PATH) {
-    const f = dirfd === AT_FDCWD ? undefined : t.fds.get(dirfd);
-    return f ? f.stat() : EBADF;
-  }
-  if (path === "") return ENOENT;
-  return ENOENT;
-}
-
-/** Implements fstat(2). */
-export const fstat: Handler = (t, a) => {
-  const f = fileOf(t, a.int(0));
-  if (f instanceof Errno) return f;
-  t.arch.writeStat(t.mm, a.ptr(1), f.stat(), "stat");
-  return 0;
-};
-
-/** Implements fstat64(2) (i386). */
-export const fstat64: Handler = (t, a) => {
-  const f = fileOf(t, a.int(0));
-  if (f instanceof Errno) return f;
-  t.arch.writeStat(t.mm, a.ptr(1), f.stat(), "stat64");
-  return 0;
-};
-
-/** Implements newfstatat(2). */
-export const newfstatat: Handler = (t, a) => {
-  const st = statOf(t, a.int(0), a.ptr(1), a.int(3));
-  if (st instanceof Errno) return st;
-  t.arch.writeStat(t.mm, a.ptr(2), st, "stat");
-  return 0;
-};
-
-/** Implements fstatat64(2) (i386). */
-export const fstatat64: Handler = (t, a) => {
-  const st = statOf(t, a.int(0), a.ptr(1), a.int(3));
-  if (st instanceof Errno) return st;
-  t.arch.writeStat(t.mm, a.ptr(2), st, "stat64");
-  return 0;
-};
-
-/** statx mask bits, include/uapi/linux/stat.h: STATX_BASIC_STATS. */
-const STATX_BASIC_STATS = 0x7ff;
-
-/** Implements statx(2); struct statx is the same on every arch. */
-export const statx: Handler = (t, a) => {
-  const flags = a.int(2);
-  if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | 0x800 | 0x6000)) return EINVAL;
-  const st = statOf(t, a.int(0), a.ptr(1), flags);
-  if (st instanceof Errno) return st;
-  const buf = new Uint8Array(256);
-  const dv = new DataView(buf.buffer);
-  const ts = (off: number, ms: number) => {
-    dv.setBigInt64(off, BigInt(Math.floor(ms / 1000)), true);
-    dv.setUint32(off + 8, Math.floor((ms % 1000) * 1e6), true);
-  };
-  dv.setUint32(0, STATX_BASIC_STATS, true);
-  dv.setUint32(4, st.blksize, true);
-  dv.setUint32(16, st.nlink, true);
-  dv.setUint32(20, st.uid, true);
-  dv.setUint32(24, st.gid, true);
-  dv.setUint16(28, st.mode, true);
-  dv.setBigUint64(32, BigInt(st.ino), true);
-  dv.setBigUint64(40, BigInt(st.size), true);
-  dv.setBigUint64(48, BigInt(st.blocks), true);
-  ts(64, st.atimeMs);
-  ts(96, st.ctimeMs);
-  ts(112, st.mtimeMs);
-  dv.setUint32(128, Math.floor(st.rdev / 256), true);
-  dv.setUint32(132, st.rdev % 256, true);
-  dv.setUint32(136, Math.floor(st.dev / 256), true);
-  dv.setUint32(140, st.dev % 256, true);
-  t.mm.write(a.ptr(4), buf);
-  return 0;
-};
-
-function doReadlink(t: Task, pathPtr: number, buf: number, size: number): SysRet {
-  if (size <= 0) return EINVAL;
-  const path = t.mm.cstring(pathPtr);
-  if (path === undefined) return EFAULT;
-  if (path !== "/proc/self/exe" && path !== `/proc/${t.pid}/exe`) return ENOENT;
-  // readlink does not NUL-terminate and truncates silently.
-  const target = Buffer.from(t.proc.exePath).subarray(0, size);
-  t.mm.write(buf, target);
-  return target.length;
-}
-
-/** Implements readlink(2). */
-export const readlink: Handler = (t, a) => doReadlink(t, a.ptr(0), a.ptr(1), a.int(2));
-
-/** Implements readlinkat(2). */
-export const readlinkat: Handler = (t, a) => doReadlink(t, a.ptr(1), a.ptr(2), a.int(3));
-
-/** open(2)/openat(2): until the filesystem layer lands, no path exists. */
-export const openat: Handler = (t, a) => (t.mm.cstring(a.ptr(1)) === undefined ? EFAULT : ENOENT);
-export const open: Handler = (t, a) => (t.mm.cstring(a.ptr(0)) === undefined ? EFAULT : ENOENT);

@@ -1,23 +1,39 @@
 /** Every syscall handler, by Linux name. One handler serves every arch whose table has the name. */
 import type { Handler } from "../abi";
+import * as clone from "./clone";
+import * as attr from "./attr";
+import * as dirent from "./dirent";
 import * as fs from "./fs";
+import * as futex from "./futex";
 import * as info from "./info";
 import * as memory from "./memory";
+import * as net from "../net/syscalls";
 import * as process from "./process";
+import * as path from "./path";
 import * as signal from "./signal";
+import * as stat from "./stat";
 import * as time from "./time";
+import * as wait from "./wait";
 import * as tls from "./tls";
 
 const { oldMmap, ...memoryByName } = memory;
 
 export const handlers: Readonly<Record<string, Handler>> = {
+  ...clone,
+  ...attr,
+  ...dirent,
   ...fs,
+  ...futex,
   fcntl64: fs.fcntl,
   ...info,
   ...memoryByName,
+  ...net,
   ...process,
+  ...path,
   ...signal,
+  ...stat,
   ...time,
+  ...wait,
   ...tls,
 };
 

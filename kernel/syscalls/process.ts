@@ -1,22 +1,12 @@
 /** Process and thread state: ids, exit, TID address, robust list, rlimits, scheduling, futex. */
 import type { Handler } from "../abi";
-import { Errno, EAGAIN, EINVAL, ENOSYS, EPERM, ESRCH, ETIMEDOUT } from "../errno";
-import { Block, type SysRet } from "../file";
+import { Errno, EINVAL, ENOSYS, EPERM, ESRCH } from "../errno";
+import type { SysRet } from "../file";
 import { RLIMIT_NOFILE, RLIM_INFINITY, RLIM_NLIMITS } from "../rlimits";
 import type { Task } from "../task";
 
-/** Implements exit(2). With one thread per process this ends the process too. */
-export const exit: Handler = (t, a) => {
-  t.exit = { code: a.int(0) & 0xff };
-  return 0;
-};
-
-/** Implements exit_group(2). */
-export const exit_group: Handler = exit;
-
 export const getpid: Handler = (t) => t.pid;
 export const gettid: Handler = (t) => t.tid;
-export const getppid: Handler = (t) => t.ppid;
 export const getuid: Handler = (t) => t.proc.uid;
 export const geteuid: Handler = (t) => t.proc.euid;
 export const getgid: Handler = (t) => t.proc.gid;
@@ -121,36 +111,3 @@ export const sched_getaffinity: Handler = (t, a) => {
 
 /** Implements sched_yield(2). */
 export const sched_yield: Handler = () => 0;
-
-const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10;
-const FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256;
-
-/**
- * Implements futex(2) for a single-threaded process: a wait on a matching
- * value can only end by its timeout (or never, as on Linux); wakes find nobody.
- */
-export const futex: Handler = (t, a) => {
-  const uaddr = a.ptr(0), op = a.int(1) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), val = a.uint(2);
-  if (uaddr % 4 !== 0) return EINVAL;
-  switch (op) {
-    case FUTEX_WAKE:
-    case FUTEX_WAKE_BITSET:
-      t.mm.u32(uaddr);
-      return 0;
-    case FUTEX_WAIT:
-    case FUTEX_WAIT_BITSET: {
-      if (t.mm.u32(uaddr) !== val) return EAGAIN;
-      const tp = a.ptr(3);
-      if (!tp) return new Block(new Promise(() => setInterval(() => undefined, 1 << 30)), () => 0);
-      const sec = t.arch.wordSize === 8 ? t.mm.u64n(tp) : t.mm.i32(tp);
-      const nsec = t.arch.wordSize === 8 ? t.mm.u64n(tp + 8) : t.mm.i32(tp + 4);
-      if (sec < 0 || nsec < 0 || nsec >= 1e9) return EINVAL;
-      // FUTEX_WAIT takes a relative timeout; the bitset form an absolute one, close enough for one thread.
-      const ms = op === FUTEX_WAIT ? sec * 1e3 + nsec / 1e6 : 0;
-      return new Block(new Promise((r) => setTimeout(r, ms)), () => ETIMEDOUT);
-    }
-    default:
-      return ENOSYS;
-  }
-};
-

@@ -1,0 +1,67 @@
+/**
+ * The network namespace of one sandbox: its sysctls, the ports bound per
+ * transport protocol, and the AF_UNIX abstract names. The only interface is
+ * loopback (127.0.0.1/8 and ::1), as in a fresh container with lo up.
+ *
+ * Until Task carries it, the namespace is looked up in a WeakMap and
+ * created on first use, keyed by the sandbox's Kernel — shared by every
+ * process of the sandbox, whereas fork gives each child its own copy of
+ * ProcessInfo. A task no kernel has adopted (unit tests) keys by its
+ * ProcessInfo instead.
+ */
+import type { Task } from "../task";
+import type { InetSocket } from "./inet/inet";
+import { NetSysctl } from "./sysctl";
+import type { UnixSocket } from "./unix/unix";
+
+/** Bound sockets by local port, for one transport protocol (Linux's bind hash). */
+export class PortTable<S> {
+  private readonly byPort = new Map<number, Set<S>>();
+
+  owners(port: number): ReadonlySet<S> {
+    return this.byPort.get(port) ?? new Set();
+  }
+
+  add(port: number, sock: S): void {
+    let set = this.byPort.get(port);
+    if (!set) this.byPort.set(port, (set = new Set()));
+    set.add(sock);
+  }
+
+  remove(port: number, sock: S): void {
+    const set = this.byPort.get(port);
+    if (!set) return;
+    set.delete(sock);
+    if (set.size === 0) this.byPort.delete(port);
+  }
+
+  get size(): number { return this.byPort.size; }
+}
+
+export class Net {
+  readonly sysctl = new NetSysctl();
+  /** Bound TCP sockets, AF_INET and AF_INET6 together, as Linux's tcp_hashinfo.bhash. */
+  readonly tcpPorts = new PortTable<InetSocket>();
+  /** Bound UDP sockets, both families (udp_table). */
+  readonly udpPorts = new PortTable<InetSocket>();
+  /** Bound AF_UNIX abstract names; Linux hashes the socket type in, so each type has its own names. */
+  readonly unixAbstract = new Map<string, UnixSocket>();
+  private readonly warned = new Set<string>();
+
+  /** Report a Linux feature syscage does not have yet, once per namespace. */
+  warnOnce(t: Task, what: string): void {
+    if (this.warned.has(what)) return;
+    this.warned.add(what);
+    t.proc.warn(`syscage: ${what} is not implemented`);
+  }
+}
+
+const namespaces = new WeakMap<object, Net>();
+
+/** The task's network namespace. */
+export function netOf(t: Task): Net {
+  const key: object = (t as { kernel?: object }).kernel ?? t.proc;
+  let net = namespaces.get(key);
+  if (!net) namespaces.set(key, (net = new Net()));
+  return net;
+}

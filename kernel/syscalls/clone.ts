@@ -1,0 +1,121 @@
+/** Process creation and exit: clone, clone3, fork, vfork, exit, exit_group. Linux: kernel/fork.c, kernel/exit.c. */
+import type { Handler } from "../abi";
+import { EINVAL, EPERM } from "../errno";
+import { Block, type SysRet } from "../file";
+import { ThreadGroup } from "../process";
+import { Task } from "../task";
+import { WaitQueue } from "../waitqueue";
+
+/** Clone flags, include/uapi/linux/sched.h. */
+const CSIGNAL = 0xff, CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800,
+  CLONE_PIDFD = 0x1000, CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000,
+  CLONE_NEWNS = 0x20000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
+  CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x1000000;
+/** Namespace flags: a sandbox is already its own namespace, and nested ones are not offered. */
+const CLONE_NEWALL = 0x20000 | 0x2000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
+const SIGCHLD = 17;
+
+interface CloneRequest {
+  flags: number;
+  exitSignal: number;
+  stack: number;
+  parentTid: number;
+  childTid: number;
+  tls: number;
+}
+
+function doClone(t: Task, req: CloneRequest): SysRet {
+  const { flags } = req;
+  // copy_process's consistency rules.
+  if ((flags & (CLONE_NEWNS | CLONE_FS)) === (CLONE_NEWNS | CLONE_FS)) return EINVAL;
+  if (flags & CLONE_THREAD && !(flags & CLONE_SIGHAND)) return EINVAL;
+  if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return EINVAL;
+  if (flags & CLONE_NEWALL) return EPERM;
+  if (flags & CLONE_PIDFD) return EINVAL;
+
+  const kernel = t.kernel;
+  const tid = kernel.processes.allocPid();
+  let child: Task;
+  if (flags & CLONE_THREAD) {
+    child = new Task(t.pid, tid, t.ppid, t.mm, t.fds, t.arch, t.proc);
+    kernel.addThread(child, t.group);
+  } else {
+    const parentGroup = flags & CLONE_PARENT ? t.group.parent : t.group;
+    const g = new ThreadGroup(tid, parentGroup, t.group.pgid, t.group.sid);
+    g.exitSignal = req.exitSignal;
+    const fds = flags & CLONE_FILES ? t.fds : t.fds.clone();
+    const proc = { ...t.proc };
+    if (flags & CLONE_VM) {
+      child = new Task(tid, tid, parentGroup?.pid ?? 0, t.mm, fds, t.arch, proc);
+      kernel.adopt(child, g);
+      kernel.machine.shareCpu(child.group, t.group);
+    } else {
+      child = new Task(tid, tid, parentGroup?.pid ?? 0, t.mm, fds, t.arch, proc);
+      kernel.adopt(child, g);
+      const { mm, arch } = kernel.machine.forkProcess(t, g);
+      child.mm = mm;
+      child.arch = arch;
+    }
+  }
+  child.kernel = kernel;
+  child.sigmask = t.sigmask;
+  child.sigactions = flags & CLONE_SIGHAND ? t.sigactions : new Map(t.sigactions);
+  kernel.machine.prepareChild(t, child, req.stack, flags & CLONE_SETTLS ? req.tls : undefined);
+
+  if (flags & CLONE_PARENT_SETTID) t.mm.setU32(req.parentTid, tid);
+  if (flags & CLONE_CHILD_SETTID) child.mm.setU32(req.childTid, tid);
+  if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = req.childTid;
+  kernel.sched.add(child);
+
+  if (flags & CLONE_VFORK) {
+    const done = (child.group.vforkDone = new WaitQueue());
+    return new Block(done.wait(), () => tid);
+  }
+  return tid;
+}
+
+/** Implements clone(2); i386 and aarch64 pass tls before child_tid. */
+export const clone: Handler = (t, a) => {
+  const flags = a.uint(0);
+  const backwards = t.arch.cloneBackwards;
+  return doClone(t, {
+    flags: flags & ~CSIGNAL, exitSignal: flags & CSIGNAL, stack: a.ptr(1), parentTid: a.ptr(2),
+    tls: backwards ? a.ptr(3) : a.ptr(4), childTid: backwards ? a.ptr(4) : a.ptr(3),
+  });
+};
+
+/** struct clone_args sizes, include/uapi/linux/sched.h (CLONE_ARGS_SIZE_VER0..2). */
+const CLONE_ARGS_SIZE_VER0 = 64;
+
+/** Implements clone3(2). The new stack is [stack, stack + stack_size). */
+export const clone3: Handler = (t, a) => {
+  const p = a.ptr(0), size = a.ulong(1);
+  if (size < CLONE_ARGS_SIZE_VER0 || size > 4096) return EINVAL;
+  const u = (i: number) => t.mm.u64n(p + 8 * i);
+  const flags = u(0), exitSignal = u(4), stack = u(5), stackSize = u(6);
+  if (flags >= 2 ** 32 || exitSignal > 64 || flags & CSIGNAL) return EINVAL;
+  if ((stack === 0) !== (stackSize === 0)) return EINVAL;
+  if (size > 72 && u(9) !== 0) return EPERM; // set_tid needs CAP_SYS_ADMIN over a pid namespace we do not offer
+  return doClone(t, { flags, exitSignal, stack: stack ? stack + stackSize : 0, parentTid: u(3), childTid: u(2), tls: u(7) });
+};
+
+/** Implements fork(2). */
+export const fork: Handler = (t) => doClone(t, { flags: 0, exitSignal: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 });
+
+/** Implements vfork(2): the parent waits until the child execs or exits. */
+export const vfork: Handler = (t) =>
+  doClone(t, { flags: CLONE_VM | CLONE_VFORK, exitSignal: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 });
+
+/** Implements exit(2): ends the calling thread; the last thread's code is the process's. */
+export const exit: Handler = (t, a) => {
+  t.exit = { code: a.int(0) & 0xff };
+  return 0;
+};
+
+/** Implements exit_group(2): ends every thread of the process. */
+export const exit_group: Handler = (t, a) => {
+  const status = { code: a.int(0) & 0xff };
+  t.exit = status;
+  t.kernel.sched.killGroup(t.group, status);
+  return 0;
+};

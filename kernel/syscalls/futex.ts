@@ -1,0 +1,126 @@
+/** futex(2): per-process wait queues keyed by guest address. Linux: kernel/futex/. */
+import type { Handler } from "../abi";
+import { EAGAIN, EINVAL, ENOSYS, ETIMEDOUT } from "../errno";
+import { Block, type SysRet } from "../file";
+import type { FutexWaiter } from "../process";
+import type { Task } from "../task";
+
+const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4, FUTEX_WAKE_OP = 5,
+  FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10;
+const FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256;
+const FUTEX_BITSET_MATCH_ANY = 0xffffffff;
+
+function queue(t: Task, addr: number): FutexWaiter[] {
+  let q = t.group.futexes.get(addr);
+  if (!q) t.group.futexes.set(addr, (q = []));
+  return q;
+}
+
+function wake(t: Task, addr: number, n: number, bitset: number): number {
+  const q = t.group.futexes.get(addr);
+  if (!q) return 0;
+  let woken = 0;
+  for (let i = 0; i < q.length && woken < n; ) {
+    if (q[i].bitset & bitset) {
+      q.splice(i, 1)[0].wake();
+      woken++;
+    } else i++;
+  }
+  if (q.length === 0) t.group.futexes.delete(addr);
+  return woken;
+}
+
+/** A timeout in milliseconds from a guest timespec: relative for FUTEX_WAIT, absolute for the bitset form. */
+function timeoutMs(t: Task, tp: number, wide: boolean, absolute: boolean, realtime: boolean): number | undefined | typeof EINVAL {
+  if (!tp) return undefined;
+  // i386's futex takes a 32-bit timespec, its futex_time64 and every 64-bit arch a 64-bit one.
+  const w = wide ? 8 : t.arch.wordSize;
+  const sec = w === 8 ? Number(BigInt.asIntN(64, t.mm.u64(tp))) : t.mm.i32(tp);
+  const nsec = w === 8 ? Number(BigInt.asIntN(64, t.mm.u64(tp + 8))) : t.mm.i32(tp + 4);
+  if (sec < 0 || nsec < 0 || nsec >= 1e9) return EINVAL;
+  const ms = sec * 1e3 + nsec / 1e6;
+  if (!absolute) return ms;
+  const now = realtime ? Date.now() : Number(process.hrtime.bigint()) / 1e6;
+  return Math.max(0, ms - now);
+}
+
+function waitOn(t: Task, addr: number, val: number, bitset: number, ms: number | undefined): SysRet {
+  if (t.mm.u32(addr) !== val) return EAGAIN;
+  let woken = false;
+  let timer: NodeJS.Timeout | undefined;
+  const q = queue(t, addr);
+  const done = new Promise<void>((resolve) => {
+    const waiter: FutexWaiter = { bitset, wake: () => { woken = true; if (timer) clearTimeout(timer); resolve(); } };
+    q.push(waiter);
+    if (ms !== undefined) {
+      timer = setTimeout(() => {
+        const i = q.indexOf(waiter);
+        if (i >= 0) q.splice(i, 1);
+        resolve();
+      }, ms);
+    }
+  });
+  return new Block(done, () => (woken ? 0 : ETIMEDOUT));
+}
+
+/** FUTEX_WAKE_OP's encoded operation on *uaddr2 and its comparison (include/uapi/linux/futex.h). */
+function wakeOp(t: Task, uaddr2: number, encoded: number): boolean {
+  const op = (encoded >>> 28) & 7, cmp = (encoded >>> 24) & 15;
+  let oparg = (encoded << 8) >> 20;
+  const cmparg = (encoded << 20) >> 20;
+  if ((encoded >>> 28) & 8) oparg = 1 << (oparg & 31);
+  const old = t.mm.i32(uaddr2);
+  const next = [oparg, old + oparg, old | oparg, old & ~oparg, old ^ oparg][op];
+  if (next === undefined) throw new RangeError("bad op");
+  t.mm.setU32(uaddr2, next >>> 0);
+  return [old === cmparg, old !== cmparg, old < cmparg, old <= cmparg, old > cmparg, old >= cmparg][cmp] ?? false;
+}
+
+/** Implements futex(2) and futex_time64 (i386). Shared futexes are keyed per process like private ones. */
+const futexImpl = (wide: boolean): Handler => (t, a) => {
+  const uaddr = a.ptr(0), opFull = a.int(1), val = a.uint(2);
+  const op = opFull & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+  const realtime = (opFull & FUTEX_CLOCK_REALTIME) !== 0;
+  if (uaddr % 4 !== 0) return EINVAL;
+  if (realtime && op !== FUTEX_WAIT_BITSET && op !== FUTEX_WAIT) return ENOSYS;
+  switch (op) {
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET: {
+      const bitset = op === FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : a.uint(5);
+      if (bitset === 0) return EINVAL;
+      const ms = timeoutMs(t, a.ptr(3), wide, op === FUTEX_WAIT_BITSET, realtime);
+      if (ms === EINVAL) return EINVAL;
+      return waitOn(t, uaddr, val, bitset, ms as number | undefined);
+    }
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET: {
+      const bitset = op === FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : a.uint(5);
+      if (bitset === 0) return EINVAL;
+      return wake(t, uaddr, val, bitset);
+    }
+    case FUTEX_REQUEUE:
+    case FUTEX_CMP_REQUEUE: {
+      const n2 = a.uint(3), uaddr2 = a.ptr(4);
+      if (uaddr2 % 4 !== 0 || (val | 0) < 0 || (n2 | 0) < 0) return EINVAL;
+      if (op === FUTEX_CMP_REQUEUE && t.mm.u32(uaddr) !== a.uint(5)) return EAGAIN;
+      const woken = wake(t, uaddr, val, FUTEX_BITSET_MATCH_ANY);
+      const q = t.group.futexes.get(uaddr) ?? [];
+      const moved = q.splice(0, n2);
+      if (q.length === 0) t.group.futexes.delete(uaddr);
+      if (moved.length) queue(t, uaddr2).push(...moved);
+      return woken + moved.length;
+    }
+    case FUTEX_WAKE_OP: {
+      const n2 = a.uint(3), uaddr2 = a.ptr(4);
+      if (uaddr2 % 4 !== 0) return EINVAL;
+      let cond: boolean;
+      try { cond = wakeOp(t, uaddr2, a.uint(5)); } catch { return ENOSYS; }
+      return wake(t, uaddr, val, FUTEX_BITSET_MATCH_ANY) + (cond ? wake(t, uaddr2, n2, FUTEX_BITSET_MATCH_ANY) : 0);
+    }
+    default:
+      return ENOSYS;
+  }
+};
+
+export const futex = futexImpl(false);
+export const futex_time64 = futexImpl(true);

@@ -1,0 +1,192 @@
+/**
+ * The machine: one Unicorn CPU per guest process, threads switched on it by
+ * saving and restoring register contexts, and the syscall hook that hands each
+ * trap to the kernel's dispatcher for the task on the CPU.
+ */
+import { arches, type ArchImpl } from "./arch";
+import { ACTION_SET_RET, ACTION_STOP, CHUNK_SHIFT, IO_ACTION, IO_ARGS, IO_NR, IO_RET, UnicornCpu } from "./engine";
+import { describeFault } from "./fault";
+import { SyscallArgs } from "./kernel/abi";
+import { Dispatcher } from "./kernel/dispatch";
+import { Block } from "./kernel/file";
+import { AddressSpace } from "./kernel/memory";
+import type { ThreadGroup } from "./kernel/process";
+import type { RunStop } from "./kernel/sched";
+import type { CloneMachine } from "./kernel/kernel";
+import type { ArchOps } from "./kernel/abi";
+import type { ArchName } from "./kernel/syscall-table";
+import type { Task } from "./kernel/task";
+import { archOverrides, handlers } from "./kernel/syscalls";
+
+/** A process's CPU with what the hook needs to serve it. */
+export interface ProcessCpu {
+  cpu: UnicornCpu;
+  arch: ArchImpl;
+  args: SyscallArgs;
+  /** The task whose registers are loaded. */
+  loaded: Task | undefined;
+}
+
+export class EngineMachine implements CloneMachine {
+  private readonly cpus = new Map<ThreadGroup, ProcessCpu>();
+  private readonly dispatchers = new Map<ArchName, Dispatcher>();
+  /** The task on a CPU right now: the syscall hook serves it. */
+  private running: Task | undefined;
+  private blocked: { nr: number; args: SyscallArgs; block: Block } | undefined;
+  private retired: UnicornCpu[] = [];
+
+  constructor(private readonly configure: (d: Dispatcher) => void) {}
+
+  dispatcher(arch: ArchName): Dispatcher {
+    let d = this.dispatchers.get(arch);
+    if (!d) {
+      d = new Dispatcher(arches[arch].table, { ...handlers, ...archOverrides[arch] });
+      this.configure(d);
+      this.dispatchers.set(arch, d);
+    }
+    return d;
+  }
+
+  /** A fresh CPU and address space for a new process image of `arch`. */
+  newCpu(arch: ArchImpl): { cpu: UnicornCpu; mm: AddressSpace } {
+    const cpu = new UnicornCpu(arch.cpu, () => this.onSyscall());
+    return { cpu, mm: this.addressSpace(arch, cpu) };
+  }
+
+  addressSpace(arch: ArchImpl, cpu: UnicornCpu): AddressSpace {
+    return new AddressSpace(cpu, {
+      windowSize: arch.layout.taskSize, chunkShift: CHUNK_SHIFT,
+      mmapTop: arch.layout.mmapTop, mmapBottom: arch.layout.mmapBottom,
+    });
+  }
+
+  /** `g` runs on `cpu` from now on (a new process, or execve's new image). */
+  attach(g: ThreadGroup, arch: ArchImpl, cpu: UnicornCpu): void {
+    const old = this.cpus.get(g);
+    this.cpus.set(g, { cpu, arch, args: new SyscallArgs(cpu.io, IO_ARGS, arch.wordSize), loaded: undefined });
+    // execve replaces the CPU from inside its own syscall hook: close the old one once it has stopped.
+    if (old && old.cpu !== cpu && ![...this.cpus.values()].includes(old)) this.retired.push(old.cpu);
+  }
+
+  /** CLONE_VM without CLONE_THREAD (vfork, posix_spawn): the child runs on its parent's CPU and memory. */
+  shareCpu(child: ThreadGroup, parent: ThreadGroup): void {
+    this.cpus.set(child, this.cpuOf(parent));
+  }
+
+  forkProcess(parent: Task, child: ThreadGroup): { mm: AddressSpace; arch: ArchOps } {
+    const p = this.load(parent);
+    const cpu = p.cpu.fork();
+    this.attach(child, p.arch, cpu);
+    const mm = parent.mm.cloneFor(cpu);
+    return { mm, arch: p.arch.ops(cpu, mm) };
+  }
+
+  prepareChild(parent: Task, child: Task, sp: number, tls: number | undefined): void {
+    const p = this.load(parent);
+    const target = this.cpuOf(child.group);
+    const setup = (c: ProcessCpu) => {
+      c.cpu.setReg(c.arch.cpu.retreg, 0);
+      // The child starts after the syscall instruction, wherever the hook saw the PC.
+      if (c.arch.hookPcLag) c.cpu.setReg(c.arch.pcReg, c.cpu.reg(c.arch.pcReg) + BigInt(c.arch.hookPcLag));
+      if (sp) c.cpu.setReg(c.arch.spReg, sp);
+      if (tls !== undefined) c.arch.setTls(c.cpu, child.arch, child.mm, tls);
+    };
+    if (target === p) {
+      // Same CPU (a thread, or vfork): build the child's registers, then give the parent back its own.
+      const saved = p.cpu.saveContext();
+      setup(p);
+      child.context = p.cpu.saveContext();
+      p.cpu.restoreContext(saved);
+    } else {
+      // fork: the child's CPU already holds a copy of the parent's registers.
+      if (target.loaded && target.loaded !== child) target.loaded.context = target.cpu.saveContext();
+      setup(target);
+      target.loaded = child;
+    }
+  }
+
+  cpuOf(g: ThreadGroup): ProcessCpu {
+    const p = this.cpus.get(g);
+    if (!p) throw new Error(`syscage: process ${g.pid} has no CPU`);
+    return p;
+  }
+
+  /** Make `t`'s registers the CPU's, saving whoever was there. */
+  load(t: Task): ProcessCpu {
+    const p = this.cpuOf(t.group);
+    if (p.loaded !== t) {
+      if (p.loaded && !p.loaded.exit) p.loaded.context = p.cpu.saveContext();
+      if (t.context) p.cpu.restoreContext(t.context);
+      p.loaded = t;
+    }
+    return p;
+  }
+
+  async run(t: Task, sliceUs: number): Promise<RunStop> {
+    const p = this.load(t);
+    this.running = t;
+    this.blocked = undefined;
+    const stop = p.cpu.run(p.cpu.reg(p.arch.pcReg), sliceUs);
+    this.running = undefined;
+    for (const cpu of this.retired.splice(0)) cpu.close();
+    if (stop.kind !== "requested") {
+      const fault = await describeFault(p.arch, p.cpu, t, stop);
+      return { kind: "fault", signal: fault.signal, report: fault.line };
+    }
+    if (t.exit) return { kind: "exited" };
+    const blocked = this.blocked as { nr: number; args: SyscallArgs; block: Block } | undefined;
+    if (blocked) return { kind: "blocked", ...blocked };
+    return { kind: "preempted" };
+  }
+
+  setResult(t: Task, value: number | bigint): void {
+    const p = this.load(t);
+    p.cpu.setReg(p.arch.cpu.retreg, BigInt.asUintN(64, BigInt(value)));
+  }
+
+  threadExited(t: Task): void {
+    const p = this.cpus.get(t.group);
+    if (p?.loaded === t) p.loaded = undefined;
+    t.context = undefined;
+  }
+
+  groupExited(g: ThreadGroup): void {
+    const p = this.cpus.get(g);
+    this.cpus.delete(g);
+    // A vfork child shares its parent's CPU: close it only when no process runs on it.
+    if (p && ![...this.cpus.values()].includes(p)) p.cpu.close();
+  }
+
+  /** Free every CPU (the sandbox is over). */
+  close(): void {
+    for (const p of new Set(this.cpus.values())) p.cpu.close();
+    this.cpus.clear();
+  }
+
+  /** The syscall hook, for whichever CPU trapped: the running task's. */
+  private onSyscall(): void {
+    const t = this.running!;
+    const p = this.cpus.get(t.group)!;
+    const io = p.cpu.io;
+    const nr = io[IO_NR];
+    const r = this.dispatcher(p.arch.name).dispatch(t, nr, p.args);
+    if (r instanceof Block) {
+      this.blocked = { nr, args: p.args.snapshot(), block: r };
+      io[IO_ACTION] = ACTION_STOP;
+      return;
+    }
+    if (typeof r === "number") {
+      // Two's complement split without BigInt: this runs once per syscall.
+      io[IO_RET] = r >>> 0;
+      io[IO_RET + 1] = Math.floor(r / 2 ** 32) >>> 0;
+    } else {
+      const big = BigInt.asUintN(64, r);
+      io[IO_RET] = Number(big & 0xffffffffn);
+      io[IO_RET + 1] = Number(big >> 32n);
+    }
+    // The CPU may have been replaced (execve) or the task ended: either way this run is over.
+    const over = t.exit !== undefined || t.group.exiting !== undefined || this.cpus.get(t.group) !== p || t.reschedule;
+    t.reschedule = false;
+    io[IO_ACTION] = over ? ACTION_SET_RET | ACTION_STOP : ACTION_SET_RET;
+  }
+}
