@@ -2,7 +2,7 @@
 /** The syscage command line: a thin shell over the Sandbox API. */
 import * as fs from "fs";
 import * as path from "path";
-import { LoadError, Sandbox, type SandboxOptions } from "./sandbox";
+import { LoadError, Sandbox, type MountSpec, type SandboxOptions } from "./sandbox";
 
 const HELP = `usage: syscage run [options] [--] BINARY [ARG...]
 
@@ -12,6 +12,15 @@ through; the exit status is the guest's (128+N when signal N ends it).
 
 options:
   --env K=V        add K=V to the guest environment (repeatable; default: empty)
+  --root DIR       use host directory DIR as / (read-only; writes go to memory)
+  --mount HOST:GUEST[:ro|rw|strict]
+                   bind host directory HOST at GUEST (repeatable). ro (default):
+                   read-only, writes go to memory and vanish at exit; rw: writes
+                   reach the host; strict: read-only, writes fail with EROFS.
+                   Without --root or --mount, the current directory is mounted
+                   ro at its own path and is the working directory.
+  --workdir PATH   the guest's working directory
+  --user UID:GID   the guest's identity (default: the invoking user's)
   --strace         print each syscall (arch, number, raw arguments, result) on stderr
   --help           show this help
   --version        print the version
@@ -27,6 +36,24 @@ function version(): string {
 function usage(message: string): never {
   process.stderr.write(`syscage: ${message}\nTry 'syscage --help'.\n`);
   process.exit(127);
+}
+
+/** A host directory named on the command line, which must exist. */
+function hostDir(dir: string | undefined, option: string): string {
+  if (!dir) usage(`${option} needs a directory`);
+  let ok = false;
+  try { ok = fs.statSync(dir).isDirectory(); } catch { ok = false; }
+  if (!ok) usage(`${option}: ${dir} is not a directory`);
+  return dir;
+}
+
+/** HOST:GUEST[:ro|rw|strict]. */
+function parseMount(spec: string | undefined): MountSpec {
+  const parts = (spec ?? "").split(":");
+  const last = parts[parts.length - 1];
+  const mode = parts.length >= 3 && (last === "ro" || last === "rw" || last === "strict") ? parts.pop() as MountSpec["mode"] : "ro";
+  if (parts.length !== 2 || !parts[1].startsWith("/")) usage("--mount needs HOST:GUEST[:ro|rw|strict] with an absolute GUEST path");
+  return { host: hostDir(parts[0], "--mount"), guest: parts[1], mode };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -54,10 +81,23 @@ async function main(argv: string[]): Promise<number> {
       const kv = a === "--env" ? argv[++i] : a.slice("--env=".length);
       if (kv === undefined || !kv.includes("=")) usage("--env needs K=V");
       env.push(kv);
+    } else if (a === "--root" || a.startsWith("--root=")) {
+      options.root = hostDir(a === "--root" ? argv[++i] : a.slice("--root=".length), "--root");
+    } else if (a === "--mount" || a.startsWith("--mount=")) {
+      (options.mounts ??= []).push(parseMount(a === "--mount" ? argv[++i] : a.slice("--mount=".length)));
+    } else if (a === "--workdir" || a.startsWith("--workdir=")) {
+      const w = a === "--workdir" ? argv[++i] : a.slice("--workdir=".length);
+      if (!w?.startsWith("/")) usage("--workdir needs an absolute path");
+      options.workdir = w;
+    } else if (a === "--user" || a.startsWith("--user=")) {
+      const m = /^(\d+):(\d+)$/.exec((a === "--user" ? argv[++i] : a.slice("--user=".length)) ?? "");
+      if (!m) usage("--user needs UID:GID");
+      options.user = { uid: Number(m[1]), gid: Number(m[2]) };
     } else usage(`unknown option '${a}'`);
   }
   const file = argv[i];
   if (file === undefined) usage("no binary given");
+  options.user ??= { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 
   try {
     const result = await new Sandbox(options).run(file, argv.slice(i + 1));

@@ -37,21 +37,27 @@ function loadDisassembler(): Promise<Disassembler | undefined> {
 }
 
 export async function describeFault(arch: ArchImpl, cpu: UnicornCpu, task: Task, stop: Exclude<Stop, { kind: "requested" }>)
-  : Promise<{ signal: number; line: string }> {
+  : Promise<{ signal: number; code: number; addr: number; line: string }> {
   const pc = task.arch.pc();
   let signal: number;
   let what: string;
+  // si_code and si_addr as the handler sees them (include/uapi/asm-generic/siginfo.h).
+  let code = 0x80 /* SI_KERNEL */, addr = pc;
   switch (stop.kind) {
     case "memfault":
       signal = SIGSEGV;
+      code = stop.unmapped ? 1 /* SEGV_MAPERR */ : 2 /* SEGV_ACCERR */;
+      addr = stop.addr;
       what = `${stop.access} ${stop.unmapped ? "unmapped" : "protected"} memory at 0x${stop.addr.toString(16)}`;
       break;
     case "interrupt":
       signal = arch.faultSignal(stop.intno);
+      code = signal === 8 ? 1 /* FPE_INTDIV */ : signal === 5 ? 1 /* TRAP_BRKPT */ : signal === 4 ? 2 /* ILL_ILLOPN */ : 0x80;
       what = `CPU exception ${stop.intno}`;
       break;
     case "error":
       signal = stop.invalidInstruction ? SIGILL : SIGSEGV;
+      if (stop.invalidInstruction) code = 2; /* ILL_ILLOPN */
       what = stop.invalidInstruction ? "illegal instruction" : stop.message;
       break;
   }
@@ -63,5 +69,5 @@ export async function describeFault(arch: ArchImpl, cpu: UnicornCpu, task: Task,
     insn = text ? `: ${text}` : "";
   }
   void cpu;
-  return { signal, line: `${SIGNAMES[signal] ?? `signal ${signal}`}: ${what}, pc 0x${pc.toString(16)}${insn}` };
+  return { signal, code, addr, line: `${SIGNAMES[signal] ?? `signal ${signal}`}: ${what}, pc 0x${pc.toString(16)}${insn}` };
 }

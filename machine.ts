@@ -30,8 +30,10 @@ export interface ProcessCpu {
 export class EngineMachine implements CloneMachine {
   private readonly cpus = new Map<ThreadGroup, ProcessCpu>();
   private readonly dispatchers = new Map<ArchName, Dispatcher>();
-  /** The task on a CPU right now: the syscall hook serves it. */
+  /** The task on a CPU right now, its CPU and dispatcher: the syscall hook serves it (looked up once per run, not per syscall). */
   private running: Task | undefined;
+  private runningCpu: ProcessCpu | undefined;
+  private runningDispatcher: Dispatcher | undefined;
   private blocked: { nr: number; args: SyscallArgs; block: Block } | undefined;
   private retired: UnicornCpu[] = [];
 
@@ -125,18 +127,28 @@ export class EngineMachine implements CloneMachine {
   async run(t: Task, sliceUs: number): Promise<RunStop> {
     const p = this.load(t);
     this.running = t;
+    this.runningCpu = p;
+    this.runningDispatcher = this.dispatcher(p.arch.name);
     this.blocked = undefined;
     const stop = p.cpu.run(p.cpu.reg(p.arch.pcReg), sliceUs);
     this.running = undefined;
     for (const cpu of this.retired.splice(0)) cpu.close();
     if (stop.kind !== "requested") {
       const fault = await describeFault(p.arch, p.cpu, t, stop);
-      return { kind: "fault", signal: fault.signal, report: fault.line };
+      return { kind: "fault", signal: fault.signal, code: fault.code, addr: fault.addr, report: fault.line };
     }
     if (t.exit) return { kind: "exited" };
     const blocked = this.blocked as { nr: number; args: SyscallArgs; block: Block } | undefined;
     if (blocked) return { kind: "blocked", ...blocked };
     return { kind: "preempted" };
+  }
+
+  restartSyscall(t: Task, nr: number, args: SyscallArgs): void {
+    const p = this.load(t);
+    const { sysregs } = p.arch.cpu;
+    p.cpu.setReg(p.arch.pcReg, p.cpu.reg(p.arch.pcReg) - BigInt(p.arch.trapLength));
+    p.cpu.setReg(sysregs[0], nr);
+    for (let i = 0; i < 6; i++) p.cpu.setReg(sysregs[i + 1], args.raw(i));
   }
 
   setResult(t: Task, value: number | bigint): void {
@@ -166,10 +178,10 @@ export class EngineMachine implements CloneMachine {
   /** The syscall hook, for whichever CPU trapped: the running task's. */
   private onSyscall(): void {
     const t = this.running!;
-    const p = this.cpus.get(t.group)!;
+    const p = this.runningCpu!;
     const io = p.cpu.io;
     const nr = io[IO_NR];
-    const r = this.dispatcher(p.arch.name).dispatch(t, nr, p.args);
+    const r = this.runningDispatcher!.dispatch(t, nr, p.args);
     if (r instanceof Block) {
       this.blocked = { nr, args: p.args.snapshot(), block: r };
       io[IO_ACTION] = ACTION_STOP;

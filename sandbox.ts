@@ -17,12 +17,15 @@ import { EngineMachine } from "./machine";
 import { defaultRlimits } from "./kernel/rlimits";
 import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
 import { Task, type ExitStatus } from "./kernel/task";
+import { recordArgs } from "./kernel/vfs/context";
+import { sandboxFs, type MountSpec } from "./kernel/vfs/setup";
 import { parseElf, ElfError } from "./loader/elf";
 import { loadProgram } from "./loader/load";
 
 export type { SyscallHook, SyscallEvent } from "./kernel/dispatch";
 export { Errno } from "./kernel/errno";
 export { ElfError } from "./loader/elf";
+export type { MountSpec } from "./kernel/vfs/setup";
 
 /** Where a standard stream goes: a host descriptor passed through, bytes, or a callback. */
 export type StdinSpec = number | Uint8Array | string;
@@ -39,6 +42,18 @@ export interface SandboxOptions {
   hostname?: string;
   uid?: number;
   gid?: number;
+  /** The guest identity (uid, gid); overrides uid and gid. */
+  user?: { uid: number; gid: number };
+  /** A host directory to use as `/`: read-only, writes go to an in-memory overlay discarded at exit. */
+  root?: string;
+  /**
+   * Host directories bound into the guest: `ro` (default) read-only with an
+   * in-memory overlay, `rw` writes reach the host, `strict` read-only (EROFS).
+   * Without `root` and `mounts`, the current directory is mounted `ro` at its own path.
+   */
+  mounts?: MountSpec[];
+  /** The guest's initial working directory (default: the current directory when it is mounted by default, else `/`). */
+  workdir?: string;
   /** Kernel warnings (unimplemented syscalls); default: the guest's stderr. */
   warn?: (message: string) => void;
 }
@@ -91,7 +106,8 @@ export class Sandbox {
     const stderr = output(o.stderr ?? 2, O_WRONLY);
     const warn = o.warn ?? ((m: string) => { stderr.write(undefined as never, Buffer.from(m + "\n")); });
     const env = Array.isArray(o.env) ? o.env : Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`);
-    const uid = o.uid ?? 0, gid = o.gid ?? 0;
+    const uid = o.user?.uid ?? o.uid ?? 0, gid = o.user?.gid ?? o.gid ?? 0;
+    const vfs = sandboxFs({ root: o.root, mounts: o.mounts, workdir: o.workdir, hostname: o.hostname, uid, gid });
 
     const machine = new EngineMachine((d) => {
       d.trace = o.strace;
@@ -111,12 +127,13 @@ export class Sandbox {
       const task = new Task(pid, pid, INIT_PID, mm, fds, arch.ops(cpu, mm), {
         uid, gid, euid: uid, egid: gid, hostname: o.hostname ?? "syscage",
         exePath: path.resolve(file), rlimits: defaultRlimits(),
-        random: (b) => randomFillSync(b), warn,
+        random: (b) => randomFillSync(b), warn, vfs,
       });
       const group = new ThreadGroup(pid, undefined, pid, pid);
       kernel.adopt(task, group);
       machine.attach(group, arch, cpu);
       const prog = loadProgram(img, arch, mm, { argv, envp: env, execfn: file, uid, gid, euid: uid, egid: gid, random });
+      recordArgs(vfs, mm, prog.sp, arch.wordSize);
       arch.start(cpu, mm, prog.entry, prog.sp);
       sched.add(task);
 
@@ -126,6 +143,7 @@ export class Sandbox {
       return { status: exit.signal !== undefined ? 128 + exit.signal : exit.code, exit, arch: arch.name };
     } finally {
       machine.close();
+      vfs.ns.release();
     }
   }
 }

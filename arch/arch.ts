@@ -45,6 +45,8 @@ export interface ArchImpl {
    * while int 0x80 and svc trap with the PC already past the instruction.
    */
   readonly hookPcLag: number;
+  /** Bytes of the trap instruction (syscall and int 0x80: 2; svc: 4), to re-execute a restarted syscall. */
+  readonly trapLength: number;
   /** The stack pointer register (clone's new stack). */
   readonly spReg: number;
   /** Install clone's `tls` argument in the CPU's current registers (CLONE_SETTLS). */

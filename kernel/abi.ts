@@ -29,6 +29,20 @@ export interface ArchOps {
   /** i386 set_thread_area(2) / get_thread_area(2). */
   setThreadArea?(uinfo: number): SysRet;
   getThreadArea?(uinfo: number): SysRet;
+  /**
+   * Build a handler frame for a signal on the current stack (or the alternate
+   * stack) and point the registers at the handler. False when the frame cannot
+   * be written: the process then dies of SIGSEGV, as on Linux.
+   */
+  setupSignalFrame(d: SignalDelivery): boolean;
+  /**
+   * rt_sigreturn (rt) or i386's sigreturn: restore the registers saved in the
+   * frame at the stack pointer. Returns the signal mask to restore and the
+   * value the return register must keep, or undefined for a bad frame.
+   */
+  sigreturn(rt: boolean): { mask: bigint; ret: number | bigint } | undefined;
+  /** The guest stack pointer (sigaltstack's "on the stack" test). */
+  stackPointer(): number;
   /** The guest PC, for reports. */
   pc(): number;
   /** One-line register summary for fault reports. */
@@ -70,6 +84,20 @@ export class SyscallArgs {
     if (this.wordSize === 8) return BigInt.asIntN(64, this.raw(i));
     return BigInt.asIntN(64, (BigInt(this.lo(i + 1)) << 32n) | BigInt(this.lo(i)));
   }
+}
+
+/** What an arch needs to build a signal frame. */
+export interface SignalDelivery {
+  sig: number;
+  /** siginfo_t, already encoded for the arch. */
+  info: Uint8Array;
+  handler: number;
+  flags: number;
+  restorer: number;
+  /** The mask to restore when the handler returns (uc_sigmask). */
+  savedMask: bigint;
+  /** The alternate stack when the handler asked for it (SA_ONSTACK) and the thread is not on it already. */
+  altstack: { sp: number; size: number; flags: number } | undefined;
 }
 
 export type Handler = (t: Task, a: SyscallArgs) => SysRet;

@@ -22,12 +22,45 @@ export interface StatInfo {
   atimeMs: number; mtimeMs: number; ctimeMs: number;
 }
 
+/**
+ * Readiness bits (include/uapi/asm-generic/poll.h; EPOLL* in eventpoll.h share
+ * the low values). POLLRDHUP is 0x2000 on every arch syscage runs.
+ */
+export const POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
+export const POLLRDNORM = 0x40, POLLRDBAND = 0x80, POLLWRNORM = 0x100, POLLWRBAND = 0x200, POLLRDHUP = 0x2000;
+/** The key of the last notification: the file is gone (Linux's POLLFREE; epoll drops it, as eventpoll_release does). */
+export const POLLFREE = 0x4000;
+/** What a file without f_op->poll reports: always readable and writable (include/linux/poll.h). */
+export const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+
+/**
+ * Who to tell when a file's readiness may have changed: the wait queue a
+ * file's poll registers on (Linux: poll_wait + wake_up_poll). A notification
+ * carries the POLL* bits that changed as its key (0: unknown, anything may
+ * have), so an edge-triggered epoll can ignore wake-ups it did not ask for.
+ */
+export class Readiness {
+  private watchers: Set<(key: number) => void> | undefined;
+
+  /** Call `cb` on every notification until the returned function is called. */
+  watch(cb: (key: number) => void): () => void {
+    (this.watchers ??= new Set()).add(cb);
+    return () => { this.watchers?.delete(cb); };
+  }
+
+  notify(key = 0): void {
+    if (!this.watchers?.size) return;
+    for (const cb of [...this.watchers]) cb(key);
+  }
+}
+
 /** A result the dispatcher puts in the return register, or a task that must wait. */
 export type SysRet = number | bigint | Errno | Block;
 
 /** A syscall that cannot finish now: the task sleeps until `wait` settles, then `retry` runs. */
 export class Block<T = SysRet> {
-  constructor(readonly wait: Promise<unknown>, readonly retry: () => T) {}
+  /** `cancel` undoes the wait's side effects (a futex queue entry, a timer) when a signal cuts it short. */
+  constructor(readonly wait: Promise<unknown>, readonly retry: () => T, readonly cancel?: () => void) {}
 }
 
 /** What a read produces: bytes, an error, or a wait after which the read is tried again. */
@@ -52,6 +85,38 @@ export abstract class FileDescription {
   abstract stat(): StatInfo;
   /** Called when the last descriptor referring to this description is closed. */
   release(): void {}
+  /** Readiness now, as POLL* bits (Linux: f_op->poll). A file without one is always ready. */
+  poll(): number { return DEFAULT_POLLMASK; }
+  /** Notified whenever poll() may answer differently; a file that overrides poll() must notify it. */
+  readonly readiness = new Readiness();
+}
+
+/** file_can_poll(): whether the file has its own poll (epoll refuses the others with EPERM). */
+export function canPoll(file: FileDescription): boolean {
+  return file.poll !== FileDescription.prototype.poll;
+}
+
+/**
+ * Open descriptors per file description across every table: a description
+ * shared by fork or SCM_RIGHTS is released once, when its last descriptor
+ * anywhere closes (Linux: the struct file's f_count).
+ */
+const openRefs = new WeakMap<FileDescription, number>();
+
+/** Hold a description without a descriptor (a message in flight carrying it); drop it with unrefFile. */
+export function refFile(file: FileDescription): void {
+  openRefs.set(file, (openRefs.get(file) ?? 0) + 1);
+}
+
+export function unrefFile(file: FileDescription): void {
+  const n = (openRefs.get(file) ?? 1) - 1;
+  if (n > 0) {
+    openRefs.set(file, n);
+    return;
+  }
+  openRefs.delete(file);
+  file.release();
+  file.readiness.notify(POLLFREE);
 }
 
 interface Slot { file: FileDescription; cloexec: boolean }
@@ -61,7 +126,6 @@ export const DEFAULT_NOFILE = 1024;
 
 export class FdTable {
   private readonly slots: (Slot | undefined)[] = [];
-  private readonly refs = new Map<FileDescription, number>();
   limit = DEFAULT_NOFILE;
 
   get(fd: number): FileDescription | undefined {
@@ -126,17 +190,6 @@ export class FdTable {
     this.ref(file);
   }
 
-  private ref(file: FileDescription): void {
-    this.refs.set(file, (this.refs.get(file) ?? 0) + 1);
-  }
-
-  private unref(file: FileDescription): void {
-    const n = (this.refs.get(file) ?? 1) - 1;
-    if (n > 0) {
-      this.refs.set(file, n);
-      return;
-    }
-    this.refs.delete(file);
-    file.release();
-  }
+  private ref(file: FileDescription): void { refFile(file); }
+  private unref(file: FileDescription): void { unrefFile(file); }
 }

@@ -4,7 +4,13 @@
  * kernel/exit.c. The machine-specific parts (copying a CPU and its memory,
  * preparing a child's registers) come from the Machine it is given.
  */
-import type { ArchOps } from "./abi";
+import type { ArchOps, SyscallArgs } from "./abi";
+import { EINTR } from "./errno";
+import {
+  bit, CLD_DUMPED, CLD_EXITED, CLD_KILLED, defaultAction, dequeue, encodeSiginfo, isOnStack, SA_NOCLDWAIT, SA_NODEFER,
+  SA_ONSTACK, SA_RESETHAND, SA_RESTART, SIG_DFL, SIG_IGN, SIGCHLD, SIGKILL, UNBLOCKABLE, type PendingSignal,
+} from "./signal";
+import { WaitQueue } from "./waitqueue";
 import type { AddressSpace } from "./memory";
 import { ProcessTable, ThreadGroup } from "./process";
 import type { Machine, Scheduler } from "./sched";
@@ -12,6 +18,8 @@ import type { ExitStatus, Task } from "./task";
 
 /** What clone needs from the machine. */
 export interface CloneMachine extends Machine {
+  /** Rewind `t` to re-execute its interrupted syscall `nr` with `args` (SA_RESTART). */
+  restartSyscall(t: Task, nr: number, args: SyscallArgs): void;
   /** CLONE_VM without CLONE_THREAD: `child` runs on `parent`'s CPU and memory. */
   shareCpu(child: ThreadGroup, parent: ThreadGroup): void;
   /** fork: a new CPU with a copy of `parent`'s memory and registers, for group `child`. */
@@ -30,9 +38,24 @@ export const INIT_PID = 1;
 export class Kernel {
   readonly processes = new ProcessTable();
 
+  /** Woken whenever a signal is queued for a process (rt_sigtimedwait polls on it). */
+  private readonly arrivals = new WeakMap<ThreadGroup, WaitQueue>();
+
   constructor(readonly machine: CloneMachine, readonly sched: Scheduler) {
     sched.onGroupExit = (g, status, last) => this.groupExited(g, status, last);
     sched.onThreadExit = (t) => this.threadExited(t);
+    sched.onInterrupted = (t, nr, args) => {
+      // The sleep ends with EINTR; delivery decides whether SA_RESTART turns it into a restart.
+      machine.setResult(t, -EINTR.code);
+      t.signals.interrupted = { nr, args, name: t.arch.table.names[nr] ?? "" };
+    };
+    sched.beforeRun = (t) => this.deliverSignals(t);
+    sched.onFault = (t, f) => {
+      const a = t.sighand.get(f.signal);
+      if (a.handler === SIG_DFL || a.handler === SIG_IGN || t.sigmask & bit(f.signal)) return false;
+      this.forceSignal(t, { sig: f.signal, code: f.code, addr: f.addr });
+      return true;
+    };
   }
 
   /** Register a process's first task (the sandbox's program, or fork's child). */
@@ -67,6 +90,7 @@ export class Kernel {
 
   private groupExited(g: ThreadGroup, status: ExitStatus, last: Task): void {
     g.exit = status;
+    if (g.realTimer) clearTimeout(g.realTimer.timer);
     g.vforkDone?.wake();
     // Closing the descriptors is what gives pipe readers their EOF and peers their hang-up.
     last.fds.closeAll();
@@ -76,8 +100,119 @@ export class Kernel {
       if (c.exit) this.reap(c);
     }
     g.children.clear();
-    if (g.parent) g.parent.childEvents.wake();
-    else this.reap(g);
+    const parent = g.parent;
+    if (!parent || parent.exit) {
+      this.reap(g);
+      return;
+    }
+    // A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) never sees zombies: they are reaped at once.
+    const act = [...parent.threads][0]?.sighand.get(SIGCHLD);
+    if (act && (act.handler === SIG_IGN || act.flags & SA_NOCLDWAIT)) this.reap(g);
+    else if (g.exitSignal) {
+      const code = status.signal === undefined ? CLD_EXITED : status.core ? CLD_DUMPED : CLD_KILLED;
+      this.signalGroup(parent, { sig: g.exitSignal, code, pid: g.pid, uid: last.proc.uid, status: status.signal ?? status.code });
+    }
+    parent.childEvents.wake();
+  }
+
+  // --- signals ----------------------------------------------------------------
+
+  /** A promise that settles when the next signal is queued for `g`. */
+  signalArrival(g: ThreadGroup): Promise<void> {
+    let q = this.arrivals.get(g);
+    if (!q) this.arrivals.set(g, (q = new WaitQueue()));
+    return q.wait();
+  }
+
+  /** Whether `sig` would be thrown away on arrival (ignored, and not blocked so nobody could wait for it). */
+  private ignored(t: Task, sig: number): boolean {
+    if (t.sigmask & bit(sig)) return false;
+    const a = t.sighand.get(sig);
+    return a.handler === SIG_IGN || (a.handler === SIG_DFL && (defaultAction(sig) === "ignore" || defaultAction(sig) === "stop"));
+  }
+
+  /** tkill/tgkill: a signal for one thread. */
+  signalThread(t: Task, info: PendingSignal): void {
+    if (t.exit || t.group.exiting) return;
+    if (info.sig === SIGKILL) return this.sched.killGroup(t.group, { signal: SIGKILL, core: false });
+    if (this.ignored(t, info.sig)) return;
+    t.signals.pending.push(info);
+    this.arrivals.get(t.group)?.wake();
+    this.notify(t, info.sig);
+  }
+
+  /** kill: a signal for a process, taken by the first thread that does not block it. */
+  signalGroup(g: ThreadGroup, info: PendingSignal): void {
+    if (g.exit || g.exiting) return;
+    if (info.sig === SIGKILL) return this.sched.killGroup(g, { signal: SIGKILL, core: false });
+    const threads = [...g.threads];
+    if (threads.length === 0 || this.ignored(threads[0], info.sig)) return;
+    g.signals.pending.push(info);
+    this.arrivals.get(g)?.wake();
+    const taker = threads.find((t) => !(t.sigmask & bit(info.sig)));
+    if (taker) this.notify(taker, info.sig);
+  }
+
+  /** Faults and bad frames: the signal cannot be ignored or blocked (force_sig_info_to_task). */
+  forceSignal(t: Task, info: PendingSignal): void {
+    const a = t.sighand.get(info.sig);
+    if (a.handler === SIG_IGN || t.sigmask & bit(info.sig)) {
+      t.sighand.actions.delete(info.sig);
+      t.sigmask &= ~bit(info.sig);
+    }
+    t.signals.pending.unshift(info);
+    t.reschedule = true;
+  }
+
+  /** Make `t` act on a deliverable signal soon: wake it from a sleep, or stop it after its current syscall. */
+  private notify(t: Task, sig: number): void {
+    if (t.sigmask & bit(sig)) return;
+    t.reschedule = true;
+    this.sched.interrupt(t);
+  }
+
+  /**
+   * Before `t` runs again: act on one deliverable signal (Linux's get_signal +
+   * handle_signal): run its handler, or end the process.
+   */
+  deliverSignals(t: Task): void {
+    const intr = t.signals.interrupted;
+    t.signals.interrupted = undefined;
+    // Syscalls that return EINTR after a handler whatever SA_RESTART says (-ERESTARTNOHAND and friends).
+    const restartable = intr !== undefined && !NO_RESTART.has(intr.name);
+    for (;;) {
+      const s = dequeue(t, t.group);
+      if (!s) break;
+      const act = t.sighand.get(s.sig);
+      if (act.handler === SIG_IGN) continue;
+      if (act.handler === SIG_DFL) {
+        const d = defaultAction(s.sig);
+        // Stopping and continuing are not modelled yet: a stop signal is ignored.
+        if (d === "ignore" || d === "continue" || d === "stop") continue;
+        t.exit = { signal: s.sig, core: false };
+        this.sched.killGroup(t.group, t.exit);
+        return;
+      }
+      if (intr && restartable && act.flags & SA_RESTART) this.machine.restartSyscall(t, intr.nr, intr.args);
+      const savedMask = t.signals.savedMask ?? t.sigmask;
+      t.signals.savedMask = undefined;
+      const alt = t.signals.altstack;
+      const ok = t.arch.setupSignalFrame({
+        sig: s.sig, info: encodeSiginfo(s, t.arch.wordSize), handler: act.handler, flags: act.flags,
+        restorer: act.restorer, savedMask,
+        altstack: act.flags & SA_ONSTACK && alt && !isOnStack(t, alt) ? alt : undefined,
+      });
+      if (!ok) {
+        t.exit = { signal: 11, core: false };
+        this.sched.killGroup(t.group, t.exit);
+        return;
+      }
+      t.sigmask = (t.sigmask | act.mask | (act.flags & SA_NODEFER ? 0n : bit(s.sig))) & ~UNBLOCKABLE;
+      if (act.flags & SA_RESETHAND) t.sighand.actions.delete(s.sig);
+      return;
+    }
+    // No handler ran: an interrupted sleep simply goes on.
+    if (intr) this.machine.restartSyscall(t, intr.nr, intr.args);
   }
 
   /** Remove a zombie for good (wait4 returned it, or init took it). */
@@ -87,5 +222,12 @@ export class Kernel {
     this.processes.groups.delete(g.pid);
   }
 }
+
+/** Syscalls Linux ends with EINTR when a handler runs, SA_RESTART or not (ERESTARTNOHAND, ERESTART_RESTARTBLOCK). */
+const NO_RESTART = new Set([
+  "poll", "ppoll", "ppoll_time64", "select", "_newselect", "pselect6", "pselect6_time64", "epoll_wait", "epoll_pwait",
+  "epoll_pwait2", "pause", "rt_sigsuspend", "sigsuspend", "rt_sigtimedwait", "rt_sigtimedwait_time64", "nanosleep",
+  "clock_nanosleep", "clock_nanosleep_time64",
+]);
 
 export { ThreadGroup };

@@ -3,6 +3,7 @@
  * group and session, exit status and reaping. Linux: kernel/fork.c, kernel/exit.c.
  */
 import type { ExitStatus, Task } from "./task";
+import { GroupSignals } from "./signal";
 import { WaitQueue } from "./waitqueue";
 
 /** A futex sleeper: woken by FUTEX_WAKE on its address with a matching bitset. */
@@ -18,6 +19,10 @@ export class ThreadGroup {
   readonly childEvents = new WaitQueue();
   /** Private futex sleepers by guest address. */
   readonly futexes = new Map<number, FutexWaiter[]>();
+  /** Signals sent to the whole process (kill), taken by whichever thread can. */
+  readonly signals = new GroupSignals();
+  /** ITIMER_REAL (alarm, setitimer): the pending host timer and its schedule. */
+  realTimer: { timer: NodeJS.Timeout; due: number; interval: number } | undefined;
   /** Set when the whole group has exited; the group is a zombie until its parent reaps it. */
   exit: ExitStatus | undefined;
   /** exit_group or a fatal signal in progress: every thread must stop. */

@@ -17,10 +17,12 @@ export type RunStop =
   | { kind: "blocked"; nr: number; args: SyscallArgs; block: Block }
   | { kind: "preempted" }
   | { kind: "exited" }
-  | { kind: "fault"; signal: number; report: string };
+  | { kind: "fault"; signal: number; code: number; addr: number; report: string };
 
 /** What the scheduler needs from the machine that executes tasks (the sandbox implements it on the engine). */
 export interface Machine {
+  /** Put `t`'s registers on its CPU (before signal delivery looks at them). */
+  load(t: Task): void;
   /** Run `t` until it blocks, exits, faults or its slice ends (sliceUs 0: no slice). */
   run(t: Task, sliceUs: number): Promise<RunStop> | RunStop;
   /** Put a finished syscall's result in `t`'s return register. */
@@ -34,12 +36,18 @@ export interface Machine {
 /** A slice when other tasks are waiting for the CPU or for events. */
 const SLICE_US = 10_000;
 
-interface Parked { nr: number; args: SyscallArgs; block: Block; ready: boolean }
+interface Parked { nr: number; args: SyscallArgs; block: Block; ready: boolean; interrupted: boolean }
 
 export class Scheduler {
   private readonly runq: Task[] = [];
   private readonly parked = new Map<Task, Parked>();
   private readonly wakeup = new WaitQueue();
+  /** A guest fault: true when a handler will take the signal. */
+  onFault: (t: Task, stop: Extract<RunStop, { kind: "fault" }>) => boolean = () => false;
+  /** A parked task was woken by a signal instead of its event. */
+  onInterrupted: (t: Task, nr: number, args: SyscallArgs) => void = () => undefined;
+  /** Runs before a task gets the CPU (its registers loaded): signal delivery. */
+  beforeRun: (t: Task) => void = () => undefined;
   /** Called for every thread that ends, before its group is looked at. */
   onThreadExit: (t: Task) => void = () => undefined;
   /** Called when a thread group's last thread exits (exit status, reparenting, SIGCHLD). */
@@ -68,6 +76,17 @@ export class Scheduler {
     this.wakeup.wake();
   }
 
+  /** Wake `t` from its sleep for a signal; false when it was not sleeping. */
+  interrupt(t: Task): boolean {
+    const p = this.parked.get(t);
+    if (!p || p.ready) return false;
+    p.block.cancel?.();
+    p.ready = true;
+    p.interrupted = true;
+    this.add(t);
+    return true;
+  }
+
   /** Run until `done()` says the sandbox is over. */
   async loop(done: () => boolean): Promise<void> {
     while (!done()) {
@@ -85,7 +104,10 @@ export class Scheduler {
         continue;
       }
       const parked = this.parked.get(t);
-      if (parked) {
+      if (parked?.interrupted) {
+        this.parked.delete(t);
+        this.onInterrupted(t, parked.nr, parked.args);
+      } else if (parked) {
         this.parked.delete(t);
         const r = this.resume(t, parked.nr, parked.args, parked.block);
         if (r instanceof Block) {
@@ -97,6 +119,12 @@ export class Scheduler {
           this.finishThread(t);
           continue;
         }
+      }
+      this.machine.load(t);
+      this.beforeRun(t);
+      if (t.exit) {
+        this.finishThread(t);
+        continue;
       }
       const others = this.runq.length > 0 || this.parked.size > 0;
       const stop = await this.machine.run(t, others ? SLICE_US : 0);
@@ -113,8 +141,14 @@ export class Scheduler {
           this.finishThread(t);
           break;
         case "fault":
+          // A handler may take it (and fix things, or longjmp away); otherwise the process dies.
+          if (this.onFault(t, stop)) {
+            this.runq.push(t);
+            break;
+          }
           t.proc.warn(`syscage: ${stop.report}`);
-          this.killGroup(t.group, { signal: stop.signal, core: true });
+          t.exit = { signal: stop.signal, core: false };
+          this.killGroup(t.group, t.exit);
           this.finishThread(t);
           break;
       }
@@ -122,7 +156,7 @@ export class Scheduler {
   }
 
   private park(t: Task, nr: number, args: SyscallArgs, block: Block): void {
-    const p: Parked = { nr, args, block, ready: false };
+    const p: Parked = { nr, args, block, ready: false, interrupted: false };
     this.parked.set(t, p);
     const ready = () => {
       if (this.parked.get(t) !== p || p.ready) return;

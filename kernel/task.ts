@@ -8,6 +8,7 @@ import type { AddressSpace } from "./memory";
 import type { FsContext } from "./vfs/context";
 import type { Kernel } from "./kernel";
 import type { ThreadGroup } from "./process";
+import { SignalHandlers, ThreadSignals } from "./signal";
 
 /** Process-wide settings the kernel reads (identity, names, limits). */
 export interface ProcessInfo {
@@ -44,8 +45,10 @@ export class Task {
   robustListLen = 0;
   /** Blocked signals (rt_sigprocmask), as a 64-bit set. */
   sigmask = 0n;
-  /** The raw struct sigaction set for each signal (the arch's layout; kept for delivery and oldact). Shared by CLONE_SIGHAND. */
-  sigactions = new Map<number, Uint8Array>();
+  /** Signal dispositions, shared by the threads of a process (CLONE_SIGHAND). */
+  sighand = new SignalHandlers();
+  /** This thread's pending signals and alternate stack. */
+  readonly signals = new ThreadSignals();
   readonly startTime = process.hrtime.bigint();
 
   /** `pid` is the thread group id; execve replaces mm and arch, unshare-like clones replace fds. */

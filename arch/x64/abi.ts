@@ -6,6 +6,7 @@ import type { AddressSpace } from "../../kernel/memory";
 import type { ArchImpl } from "../arch";
 import { x86FaultSignal } from "../x86-common";
 import { writeStatX64 } from "../stat";
+import { x64Signals } from "./signal";
 import { syscalls } from "./syscalls";
 
 const R = uc.x86;
@@ -34,6 +35,7 @@ export const x64: ArchImpl = {
   hwcap2: 0x2,
   faultSignal: x86FaultSignal,
   pcReg: R.RIP,
+  trapLength: 2,
   hookPcLag: 2,
   spReg: R.RSP,
   setTls: (cpu, _ops, _mm, tls) => cpu.setReg(R.FS_BASE, tls),
@@ -43,6 +45,7 @@ export const x64: ArchImpl = {
       cloneBackwards: false,
       sigactionSize: 32,
       writeStat: (m, addr, st) => writeStatX64(m, addr, st),
+      ...x64Signals(cpu, mm, 2),
       archPrctl(code, addr) {
         switch (code) {
           case ARCH_SET_FS:
@@ -58,6 +61,7 @@ export const x64: ArchImpl = {
             return EINVAL;
         }
       },
+      stackPointer: () => cpu.regNum(R.RSP),
       pc: () => cpu.regNum(R.RIP),
       registers: () => ["RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP"]
         .map((r) => `${r.toLowerCase()}=0x${cpu.reg(R[r]).toString(16)}`).join(" "),

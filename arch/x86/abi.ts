@@ -9,6 +9,7 @@ import { PAGE_SIZE, PROT_READ, type AddressSpace } from "../../kernel/memory";
 import type { ArchImpl } from "../arch";
 import { x86FaultSignal } from "../x86-common";
 import { writeStat64I386, writeStatI386 } from "../stat";
+import { x86Signals } from "./signal";
 import { syscalls } from "./syscalls";
 
 const R = uc.x86;
@@ -69,6 +70,7 @@ export const x86: ArchImpl = {
   hwcap2: 0x2,
   faultSignal: x86FaultSignal,
   pcReg: R.EIP,
+  trapLength: 2,
   hookPcLag: 0,
   spReg: R.ESP,
   // tls points to a struct user_desc: install the entry, then load %gs from it so this thread caches its own base.
@@ -83,6 +85,7 @@ export const x86: ArchImpl = {
       cloneBackwards: true,
       sigactionSize: 20,
       writeStat: (m, addr, st, variant) => (variant === "stat64" ? writeStat64I386 : writeStatI386)(m, addr, st),
+      ...x86Signals(cpu, mm),
       setThreadArea(uinfo) {
         let n = mm.i32(uinfo);
         const base = mm.u32(uinfo + 4), limit = mm.u32(uinfo + 8), flags = mm.u32(uinfo + 12);
@@ -114,6 +117,7 @@ export const x86: ArchImpl = {
         mm.write(uinfo, out);
         return 0;
       },
+      stackPointer: () => cpu.regNum(R.ESP),
       pc: () => cpu.regNum(R.EIP),
       registers: () => ["EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP"]
         .map((r) => `${r.toLowerCase()}=0x${cpu.reg(R[r]).toString(16)}`).join(" "),

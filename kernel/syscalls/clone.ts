@@ -59,7 +59,7 @@ function doClone(t: Task, req: CloneRequest): SysRet {
   }
   child.kernel = kernel;
   child.sigmask = t.sigmask;
-  child.sigactions = flags & CLONE_SIGHAND ? t.sigactions : new Map(t.sigactions);
+  child.sighand = flags & CLONE_SIGHAND ? t.sighand : t.sighand.clone();
   kernel.machine.prepareChild(t, child, req.stack, flags & CLONE_SETTLS ? req.tls : undefined);
 
   if (flags & CLONE_PARENT_SETTID) t.mm.setU32(req.parentTid, tid);

@@ -4,7 +4,12 @@
  * stat.ts; the stat of an open descriptor is there too.
  */
 import type { Handler, SyscallArgs } from "../abi";
-import { Errno, EBADF, EINVAL } from "../errno";
+import { Errno, EBADF, EINVAL, EOPNOTSUPP, EPERM } from "../errno";
+import { PIPE_CAPACITY, FifoFile } from "../vfs/fifo";
+import { isPathFile, RegularFile } from "../vfs/file";
+import { closedBy, conflict, setRecordLock, F_RDLCK, F_UNLCK, F_WRLCK, type RecordLock } from "../vfs/locks";
+import { addMemfdSeals, memfdSeals } from "../vfs/memfd";
+import { O_ASYNC, O_DIRECT, O_NOATIME, openFlagsFromGuest, openFlagsToGuest } from "../vfs/types";
 import { Block, FileDescription, O_APPEND, O_NONBLOCK, type ReadResult, type SysRet } from "../file";
 import type { Task } from "../task";
 
@@ -136,8 +141,85 @@ export const pwrite64: Handler = (t, a) => {
   return f.pwrite(t, t.mm.read(a.ptr(1), count), Number(off));
 };
 
-/** Implements close(2). */
-export const close: Handler = (t, a) => t.fds.close(a.int(0));
+/** The file offset of preadv/pwritev: one register on 64-bit arches, a (low, high) pair on i386. */
+function vecOffset(a: SyscallArgs, i: number): number {
+  return a.wordSize === 8 ? a.long(i) : Number(BigInt.asIntN(64, (BigInt(a.uint(i + 1)) << 32n) | BigInt(a.uint(i))));
+}
+
+function doPreadv(t: Task, a: SyscallArgs, offset: number): SysRet {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  if (!f.readable) return EBADF;
+  const iov = iovecs(t, a, 1, 2);
+  if (iov instanceof Errno) return iov;
+  const total = Math.min(iov.reduce((s, [, l]) => s + l, 0), MAX_RW_COUNT);
+  if (offset === -1) return readv(t, a);
+  if (offset < 0) return EINVAL;
+  const r = f.pread(t, total, offset);
+  if (r instanceof Errno) return r;
+  let off = 0;
+  for (const [base, len] of iov) {
+    if (off >= r.length) break;
+    const n = Math.min(len, r.length - off);
+    t.mm.write(base, r.subarray(off, off + n));
+    off += n;
+  }
+  return r.length;
+}
+
+function doPwritev(t: Task, a: SyscallArgs, offset: number): SysRet {
+  const f = fileOf(t, a.int(0));
+  if (f instanceof Errno) return f;
+  if (!f.writable) return EBADF;
+  if (offset === -1) return writev(t, a);
+  if (offset < 0) return EINVAL;
+  const iov = iovecs(t, a, 1, 2);
+  if (iov instanceof Errno) return iov;
+  const data = Buffer.concat(iov.map(([base, len]) => t.mm.read(base, len)));
+  return f.pwrite(t, data.subarray(0, MAX_RW_COUNT), offset);
+}
+
+/** Implements preadv(2). */
+export const preadv: Handler = (t, a) => {
+  const off = vecOffset(a, 3);
+  return off === -1 ? EINVAL : doPreadv(t, a, off);
+};
+/** Implements pwritev(2). */
+export const pwritev: Handler = (t, a) => {
+  const off = vecOffset(a, 3);
+  return off === -1 ? EINVAL : doPwritev(t, a, off);
+};
+/** RWF_* flags preadv2/pwritev2 accept (include/uapi/linux/fs.h). */
+const RWF_SUPPORTED = 0x7f;
+/** Implements preadv2(2): offset -1 reads at the file position. */
+export const preadv2: Handler = (t, a) => (a.uint(5) & ~RWF_SUPPORTED ? EOPNOTSUPP : doPreadv(t, a, vecOffset(a, 3)));
+/** Implements pwritev2(2). */
+export const pwritev2: Handler = (t, a) => (a.uint(5) & ~RWF_SUPPORTED ? EOPNOTSUPP : doPwritev(t, a, vecOffset(a, 3)));
+
+/** Implements close(2): the process's POSIX locks on the file go with any of its descriptors (locks_remove_posix). */
+export const close: Handler = (t, a) => {
+  const f = t.fds.get(a.int(0));
+  if (f) closedBy(f, t.proc);
+  return t.fds.close(a.int(0));
+};
+
+const CLOSE_RANGE_UNSHARE = 2, CLOSE_RANGE_CLOEXEC = 4;
+
+/** Implements close_range(2). UNSHARE needs nothing here: the table is already the caller's to change. */
+export const close_range: Handler = (t, a) => {
+  const first = a.uint(0), last = a.uint(1), flags = a.uint(2);
+  if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) || first > last) return EINVAL;
+  for (const fd of t.fds.fds()) {
+    if (fd < first || fd > last) continue;
+    if (flags & CLOSE_RANGE_CLOEXEC) {
+      t.fds.setCloexec(fd, true);
+    } else {
+      closedBy(t.fds.get(fd)!, t.proc);
+      t.fds.close(fd);
+    }
+  }
+  return 0;
+};
 
 /** Implements dup(2). */
 export const dup: Handler = (t, a) => {
@@ -168,11 +250,75 @@ export const dup3: Handler = (t, a) => {
   return dupTo(t, oldfd, newfd, (flags & O_CLOEXEC) !== 0);
 };
 
-/** Implements fcntl(2) (and fcntl64 on i386) for descriptor and status flags. */
-export const fcntl: Handler = (t, a) => {
+/** fcntl commands beyond the basic ones, include/uapi/asm-generic/fcntl.h and linux/fcntl.h. */
+const F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7, F_GETLK64 = 12, F_SETLK64 = 13, F_SETLKW64 = 14,
+  F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032,
+  F_ADD_SEALS = 1033, F_GET_SEALS = 1034, F_GETOWN = 9, F_SETOWN = 8, F_GETSIG = 11, F_SETSIG = 10;
+/** Status flags F_SETFL may change (Linux: SETFL_MASK). */
+const SETFL_MASK = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+
+/** The struct flock layouts: 64-bit (also i386's flock64, packed to 4) and i386's 32-bit one. */
+type FlockLayout = "long" | "flock64" | "flock32";
+
+function flockLayout(t: Task, cmd: number, viaFcntl64: boolean): FlockLayout {
+  if (t.arch.wordSize === 8) return "long";
+  const wide = cmd === F_GETLK64 || cmd === F_SETLK64 || cmd === F_SETLKW64 || (viaFcntl64 && cmd >= F_OFD_GETLK && cmd <= F_OFD_SETLKW);
+  return wide ? "flock64" : "flock32";
+}
+
+interface Flock { type: number; whence: number; start: number; len: number; pid: number }
+
+function readFlock(t: Task, p: number, layout: FlockLayout): Flock {
+  const type = t.mm.u16(p), whence = t.mm.u16(p + 2);
+  if (layout === "long") return { type, whence, start: Number(BigInt.asIntN(64, t.mm.u64(p + 8))), len: Number(BigInt.asIntN(64, t.mm.u64(p + 16))), pid: t.mm.i32(p + 24) };
+  if (layout === "flock64") return { type, whence, start: Number(BigInt.asIntN(64, t.mm.u64(p + 4))), len: Number(BigInt.asIntN(64, t.mm.u64(p + 12))), pid: t.mm.i32(p + 20) };
+  return { type, whence, start: t.mm.i32(p + 4), len: t.mm.i32(p + 8), pid: t.mm.i32(p + 12) };
+}
+
+function writeFlock(t: Task, p: number, layout: FlockLayout, l: Flock): void {
+  t.mm.setU16(p, l.type);
+  t.mm.setU16(p + 2, l.whence);
+  if (layout === "long") { t.mm.setU64(p + 8, BigInt(l.start)); t.mm.setU64(p + 16, BigInt(l.len)); t.mm.setU32(p + 24, l.pid); }
+  else if (layout === "flock64") { t.mm.setU64(p + 4, BigInt(l.start)); t.mm.setU64(p + 12, BigInt(l.len)); t.mm.setU32(p + 20, l.pid); }
+  else { t.mm.setU32(p + 4, l.start); t.mm.setU32(p + 8, l.len); t.mm.setU32(p + 12, l.pid); }
+}
+
+/** Implements the lock commands (Linux: fcntl_getlk, fcntl_setlk, flock_to_posix_lock). */
+function recordLock(t: Task, f: FileDescription, cmd: number, p: number, layout: FlockLayout): SysRet {
+  const l = readFlock(t, p, layout);
+  const ofd = cmd >= F_OFD_GETLK && cmd <= F_OFD_SETLKW;
+  if (ofd && l.pid !== 0) return EINVAL;
+  if (l.type !== F_RDLCK && l.type !== F_WRLCK && l.type !== F_UNLCK) return EINVAL;
+  let base: number;
+  if (l.whence === 0) base = 0;
+  else if (l.whence === 1) { const cur = f.seek(0, 1); base = typeof cur === "number" ? cur : 0; }
+  else if (l.whence === 2) base = f.stat().size;
+  else return EINVAL;
+  let start = base + l.start, end: number;
+  if (l.len > 0) end = start + l.len - 1;
+  else if (l.len === 0) end = Infinity;
+  else { end = start - 1; start += l.len; }
+  if (start < 0) return EINVAL;
+  const want: RecordLock = { owner: ofd ? f : t.proc, type: l.type, start, end, pid: ofd ? -1 : t.pid };
+  if (cmd === F_GETLK || cmd === F_GETLK64 || cmd === F_OFD_GETLK) {
+    if (l.type === F_UNLCK) return EINVAL;
+    const c = conflict(f, want);
+    if (!c) writeFlock(t, p, layout, { ...l, type: F_UNLCK });
+    else writeFlock(t, p, layout, { type: c.type, whence: 0, start: c.start, len: c.end === Infinity ? 0 : c.end - c.start + 1, pid: c.pid });
+    return 0;
+  }
+  if (l.type === F_RDLCK && !f.readable) return EBADF;
+  if (l.type === F_WRLCK && !f.writable) return EBADF;
+  const wait = cmd === F_SETLKW || cmd === F_SETLKW64 || cmd === F_OFD_SETLKW;
+  return setRecordLock(f, want, wait);
+}
+
+function doFcntl(t: Task, a: SyscallArgs, viaFcntl64: boolean): SysRet {
   const fd = a.int(0), cmd = a.int(1);
   const f = fileOf(t, fd);
   if (f instanceof Errno) return f;
+  // An O_PATH descriptor allows only descriptor-level commands (fcntl's check_fcntl_cmd).
+  if (isPathFile(f) && ![F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL].includes(cmd)) return EBADF;
   switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
@@ -182,16 +328,39 @@ export const fcntl: Handler = (t, a) => {
     }
     case F_GETFD: return t.fds.cloexec(fd) ? FD_CLOEXEC : 0;
     case F_SETFD: t.fds.setCloexec(fd, (a.int(2) & FD_CLOEXEC) !== 0); return 0;
-    case F_GETFL: return f.flags;
+    case F_GETFL: return openFlagsToGuest(t.arch.name, f.flags);
     case F_SETFL: {
-      // Only O_APPEND and O_NONBLOCK (and a few we do not model) can change; the access mode stays.
-      const settable = O_APPEND | O_NONBLOCK;
-      f.flags = (f.flags & ~settable) | (a.int(2) & settable);
+      // Only O_APPEND, O_NONBLOCK and a few we do not model can change; the access mode stays.
+      const want = openFlagsFromGuest(t.arch.name, a.int(2));
+      f.flags = (f.flags & ~SETFL_MASK) | (want & SETFL_MASK);
       return 0;
     }
+    case F_GETLK: case F_SETLK: case F_SETLKW:
+    case F_GETLK64: case F_SETLK64: case F_SETLKW64:
+    case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW: {
+      if (t.arch.wordSize === 8 && cmd >= F_GETLK64 && cmd <= F_SETLKW64) return EINVAL;
+      return recordLock(t, f, cmd, a.ptr(2), flockLayout(t, cmd, viaFcntl64));
+    }
+    case F_GETPIPE_SZ:
+      return f instanceof FifoFile ? PIPE_CAPACITY : EBADF;
+    case F_SETPIPE_SZ: {
+      if (!(f instanceof FifoFile)) return EBADF;
+      const want = a.uint(2);
+      if (want > 1 << 20) return EPERM;
+      return Math.max(PIPE_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(want, 1))));
+    }
+    case F_GET_SEALS: return f instanceof RegularFile && f.path.mnt.source === "memfd" ? memfdSeals(f) : EINVAL;
+    case F_ADD_SEALS: return f instanceof RegularFile && f.path.mnt.source === "memfd" ? addMemfdSeals(f, a.uint(2)) : EINVAL;
+    case F_GETOWN: case F_GETSIG: return 0;
+    case F_SETOWN: case F_SETSIG: return 0;
     default: return EINVAL;
   }
-};
+}
+
+/** Implements fcntl(2). */
+export const fcntl: Handler = (t, a) => doFcntl(t, a, false);
+/** Implements fcntl64(2) (i386): the 64-bit lock commands and OFD locks use struct flock64. */
+export const fcntl64: Handler = (t, a) => doFcntl(t, a, true);
 
 /** Implements fsync(2) and fdatasync(2). */
 export const fsync: Handler = (t, a) => {

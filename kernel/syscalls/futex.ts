@@ -49,8 +49,9 @@ function waitOn(t: Task, addr: number, val: number, bitset: number, ms: number |
   let woken = false;
   let timer: NodeJS.Timeout | undefined;
   const q = queue(t, addr);
+  let waiter!: FutexWaiter;
   const done = new Promise<void>((resolve) => {
-    const waiter: FutexWaiter = { bitset, wake: () => { woken = true; if (timer) clearTimeout(timer); resolve(); } };
+    waiter = { bitset, wake: () => { woken = true; if (timer) clearTimeout(timer); resolve(); } };
     q.push(waiter);
     if (ms !== undefined) {
       timer = setTimeout(() => {
@@ -60,7 +61,12 @@ function waitOn(t: Task, addr: number, val: number, bitset: number, ms: number |
       }, ms);
     }
   });
-  return new Block(done, () => (woken ? 0 : ETIMEDOUT));
+  const cancel = () => {
+    if (timer) clearTimeout(timer);
+    const i = q.indexOf(waiter);
+    if (i >= 0) q.splice(i, 1);
+  };
+  return new Block(done, () => (woken ? 0 : ETIMEDOUT), cancel);
 }
 
 /** FUTEX_WAKE_OP's encoded operation on *uaddr2 and its comparison (include/uapi/linux/futex.h). */

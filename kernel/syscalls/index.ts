@@ -3,6 +3,7 @@ import type { Handler } from "../abi";
 import * as clone from "./clone";
 import * as attr from "./attr";
 import * as dirent from "./dirent";
+import * as fileops from "./fileops";
 import * as fs from "./fs";
 import * as futex from "./futex";
 import * as info from "./info";
@@ -10,6 +11,7 @@ import * as memory from "./memory";
 import * as net from "../net/syscalls";
 import * as process from "./process";
 import * as path from "./path";
+import * as pipe from "./pipe";
 import * as signal from "./signal";
 import * as stat from "./stat";
 import * as time from "./time";
@@ -22,14 +24,15 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...clone,
   ...attr,
   ...dirent,
+  ...fileops,
   ...fs,
   ...futex,
-  fcntl64: fs.fcntl,
   ...info,
   ...memoryByName,
   ...net,
   ...process,
   ...path,
+  ...pipe,
   ...signal,
   ...stat,
   ...time,

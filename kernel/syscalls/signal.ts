@@ -1,14 +1,20 @@
 /**
- * Signal state: dispositions and the blocked mask. Delivery (frames, default
- * actions for sent signals) comes with the process layer; these keep the
- * bookkeeping libcs do at startup exact.
+ * Signal syscalls: dispositions, masks, sending, waiting, the alternate stack,
+ * returning from handlers, and ITIMER_REAL. Linux: kernel/signal.c,
+ * kernel/time/itimer.c. Delivery itself is Kernel.deliverSignals.
  */
 import type { Handler } from "../abi";
-import { EINVAL } from "../errno";
+import { EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH } from "../errno";
+import { Block, type SysRet } from "../file";
+import type { ThreadGroup } from "../process";
+import {
+  bit, NSIG, readSigAction, SIG_IGN, SIGALRM, SIGKILL, SIGSTOP, SI_TKILL, SI_USER, UNBLOCKABLE,
+  writeSigAction, encodeSiginfo, hasDeliverable, isOnStack, type PendingSignal,
+} from "../signal";
+import type { Task } from "../task";
 
-const NSIG = 64, SIGKILL = 9, SIGSTOP = 19;
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
-const UNBLOCKABLE = (1n << BigInt(SIGKILL - 1)) | (1n << BigInt(SIGSTOP - 1));
+const SS_ONSTACK = 1, SS_DISABLE = 2, SS_AUTODISARM = 1 << 31;
 
 /** Implements rt_sigaction(2). */
 export const rt_sigaction: Handler = (t, a) => {
@@ -16,13 +22,21 @@ export const rt_sigaction: Handler = (t, a) => {
   if (a.ulong(3) !== 8) return EINVAL;
   if (sig < 1 || sig > NSIG) return EINVAL;
   if (act && (sig === SIGKILL || sig === SIGSTOP)) return EINVAL;
-  const size = t.arch.sigactionSize;
-  const table = t.sigactions;
-  const incoming = act ? t.mm.read(act, size) : undefined;
-  if (oact) t.mm.write(oact, table.get(sig) ?? new Uint8Array(size));
-  if (incoming) table.set(sig, incoming);
+  const incoming = act ? readSigAction(t.mm, t.arch, act) : undefined;
+  if (oact) writeSigAction(t.mm, t.arch, oact, t.sighand.get(sig));
+  if (incoming) {
+    incoming.mask &= ~UNBLOCKABLE;
+    t.sighand.actions.set(sig, incoming);
+    // Setting SIG_IGN discards what is pending (kernel/signal.c do_sigaction).
+    if (incoming.handler === SIG_IGN) discardPending(t.group, sig);
+  }
   return 0;
 };
+
+function discardPending(g: ThreadGroup, sig: number): void {
+  g.signals.pending = g.signals.pending.filter((s) => s.sig !== sig);
+  for (const th of g.threads) th.signals.pending = th.signals.pending.filter((s) => s.sig !== sig);
+}
 
 /** Implements rt_sigprocmask(2). */
 export const rt_sigprocmask: Handler = (t, a) => {
@@ -34,6 +48,235 @@ export const rt_sigprocmask: Handler = (t, a) => {
   if (incoming !== undefined) {
     const next = how === SIG_BLOCK ? t.sigmask | incoming : how === SIG_UNBLOCK ? t.sigmask & ~incoming : incoming;
     t.sigmask = next & ~UNBLOCKABLE;
+    // Unblocking a pending signal delivers it as this syscall returns.
+    if (hasDeliverable(t)) t.reschedule = true;
   }
+  return 0;
+};
+
+/** Implements rt_sigpending(2): what is pending and blocked, for this thread and its process. */
+export const rt_sigpending: Handler = (t, a) => {
+  if (a.ulong(1) > 8) return EINVAL;
+  let set = 0n;
+  for (const s of [...t.signals.pending, ...t.group.signals.pending]) set |= bit(s.sig);
+  t.mm.setU64(a.ptr(0), set & t.sigmask);
+  return 0;
+};
+
+/** Implements rt_sigreturn(2). */
+export const rt_sigreturn: Handler = (t) => sigreturnImpl(t, true);
+/** Implements sigreturn(2) (i386, for handlers without SA_SIGINFO). */
+export const sigreturn: Handler = (t) => sigreturnImpl(t, false);
+
+function sigreturnImpl(t: Task, rt: boolean): SysRet {
+  const r = t.arch.sigreturn(rt);
+  if (!r) {
+    // A frame the guest cannot have built: Linux sends SIGSEGV (force_sig).
+    t.kernel.forceSignal(t, { sig: 11, code: SI_USER });
+    return 0;
+  }
+  t.sigmask = r.mask & ~UNBLOCKABLE;
+  if (hasDeliverable(t)) t.reschedule = true;
+  return r.ret;
+}
+
+function checkSig(sig: number): boolean {
+  return sig >= 0 && sig <= NSIG;
+}
+
+/** Implements kill(2). Everyone in the sandbox is the same user, so permission always holds. */
+export const kill: Handler = (t, a) => {
+  const pid = a.int(0), sig = a.int(1);
+  if (!checkSig(sig)) return EINVAL;
+  const groups = [...t.kernel.processes.groups.values()].filter((g) => !g.exit);
+  let targets: ThreadGroup[];
+  if (pid > 0) targets = groups.filter((g) => g.pid === pid);
+  else if (pid === 0) targets = groups.filter((g) => g.pgid === t.group.pgid);
+  else if (pid === -1) targets = groups.filter((g) => g !== t.group);
+  else targets = groups.filter((g) => g.pgid === -pid);
+  if (targets.length === 0) return ESRCH;
+  if (sig === 0) return 0;
+  const info: PendingSignal = { sig, code: SI_USER, pid: t.group.pid, uid: t.proc.uid };
+  for (const g of targets) t.kernel.signalGroup(g, info);
+  return 0;
+};
+
+function threadKill(t: Task, tgid: number, tid: number, sig: number): SysRet {
+  if (!checkSig(sig) || tid <= 0) return EINVAL;
+  const target = t.kernel.processes.tasks.get(tid);
+  if (!target || target.exit || (tgid > 0 && target.group.pid !== tgid)) return ESRCH;
+  if (sig === 0) return 0;
+  t.kernel.signalThread(target, { sig, code: SI_TKILL, pid: t.group.pid, uid: t.proc.uid });
+  return 0;
+}
+
+/** Implements tgkill(2). */
+export const tgkill: Handler = (t, a) => (a.int(0) <= 0 ? EINVAL : threadKill(t, a.int(0), a.int(1), a.int(2)));
+/** Implements tkill(2). */
+export const tkill: Handler = (t, a) => threadKill(t, 0, a.int(0), a.int(1));
+
+/** A wait that only a signal ends: the scheduler interrupts it, and the result is EINTR. */
+const untilSignal = (): Block => new Block(new Promise<void>(() => undefined), () => EINTR);
+
+/** Implements pause(2). */
+export const pause: Handler = () => untilSignal();
+
+/** Implements rt_sigsuspend(2): wait with a temporary mask, restored after the handler. */
+export const rt_sigsuspend: Handler = (t, a) => {
+  if (a.ulong(1) !== 8) return EINVAL;
+  t.signals.savedMask = t.sigmask;
+  t.sigmask = t.mm.u64(a.ptr(0)) & ~UNBLOCKABLE;
+  if (hasDeliverable(t)) {
+    t.reschedule = true;
+    return EINTR;
+  }
+  return untilSignal();
+};
+
+/** rt_sigtimedwait(2) and its _time64 form: take a pending signal from `set` without running a handler. */
+const sigtimedwait = (wide: boolean): Handler => (t, a) => {
+  if (a.ulong(3) !== 8) return EINVAL;
+  const set = t.mm.u64(a.ptr(0)) & ~UNBLOCKABLE, infop = a.ptr(1), tp = a.ptr(2);
+  let ms: number | undefined;
+  if (tp) {
+    const w = wide ? 8 : t.arch.wordSize;
+    const sec = w === 8 ? Number(BigInt.asIntN(64, t.mm.u64(tp))) : t.mm.i32(tp);
+    const nsec = w === 8 ? Number(BigInt.asIntN(64, t.mm.u64(tp + 8))) : t.mm.i32(tp + 4);
+    if (sec < 0 || nsec < 0 || nsec >= 1e9) return EINVAL;
+    ms = sec * 1e3 + nsec / 1e6;
+  }
+  const take = (): SysRet => {
+    for (const q of [t.signals.pending, t.group.signals.pending]) {
+      const i = q.findIndex((s) => set & bit(s.sig));
+      if (i >= 0) {
+        const s = q.splice(i, 1)[0];
+        if (infop) t.mm.write(infop, encodeSiginfo(s, t.arch.wordSize));
+        return s.sig;
+      }
+    }
+    return EAGAIN;
+  };
+  const now = take();
+  if (now !== EAGAIN || ms === 0) return now;
+  // The signals in `set` are blocked while we wait, so they queue instead of interrupting; poll them.
+  const started = Date.now();
+  const wait = (): SysRet => {
+    const r = take();
+    if (r !== EAGAIN) return r;
+    if (ms !== undefined && Date.now() - started >= ms) return EAGAIN;
+    return new Block(t.kernel.signalArrival(t.group), wait);
+  };
+  return wait();
+};
+export const rt_sigtimedwait = sigtimedwait(false);
+export const rt_sigtimedwait_time64 = sigtimedwait(true);
+
+/** MINSIGSTKSZ: 2048 on x86, 5120 on arm64 (each arch's uapi asm/signal.h). */
+const minSigStack = (t: Task): number => (t.arch.name === "aarch64" ? 5120 : 2048);
+
+/** Implements sigaltstack(2). stack_t is { sp, flags, size } in the arch's words. */
+export const sigaltstack: Handler = (t, a) => {
+  const ss = a.ptr(0), old = a.ptr(1), w = t.arch.wordSize;
+  const cur = t.signals.altstack;
+  const onStack = cur !== undefined && isOnStack(t, cur);
+  let next: { sp: number; size: number; flags: number } | undefined | "disable";
+  if (ss) {
+    const ssSp = w === 8 ? t.mm.u64n(ss) : t.mm.u32(ss);
+    const flags = t.mm.i32(ss + w);
+    const size = w === 8 ? t.mm.u64n(ss + 16) : t.mm.u32(ss + 8);
+    if (onStack) return EPERM;
+    const mode = flags & ~SS_AUTODISARM;
+    if (mode !== 0 && mode !== SS_DISABLE && mode !== SS_ONSTACK) return EINVAL;
+    if (mode === SS_DISABLE) next = "disable";
+    else {
+      if (size < minSigStack(t)) return ENOMEM;
+      next = { sp: ssSp, size, flags: flags & SS_AUTODISARM };
+    }
+  }
+  if (old) {
+    const b = new Uint8Array(w === 8 ? 24 : 12), d = new DataView(b.buffer);
+    const flags = cur ? (onStack ? SS_ONSTACK : 0) | cur.flags : SS_DISABLE;
+    if (w === 8) {
+      d.setBigUint64(0, BigInt(cur?.sp ?? 0), true);
+      d.setInt32(8, flags, true);
+      d.setBigUint64(16, BigInt(cur?.size ?? 0), true);
+    } else {
+      d.setUint32(0, cur?.sp ?? 0, true);
+      d.setInt32(4, flags, true);
+      d.setUint32(8, cur?.size ?? 0, true);
+    }
+    t.mm.write(old, b);
+  }
+  if (next === "disable") t.signals.altstack = undefined;
+  else if (next) t.signals.altstack = next;
+  return 0;
+};
+
+const ITIMER_REAL = 0, ITIMER_VIRTUAL = 1, ITIMER_PROF = 2;
+
+/** Arm (or with 0 disarm) the process's ITIMER_REAL; returns the old one as [remaining ms, interval ms]. */
+function setRealTimer(t: Task, valueMs: number, intervalMs: number): [number, number] {
+  const g = t.group;
+  const old: [number, number] = g.realTimer ? [Math.max(0, g.realTimer.due - Date.now()), g.realTimer.interval] : [0, 0];
+  if (g.realTimer) clearTimeout(g.realTimer.timer);
+  g.realTimer = undefined;
+  if (valueMs > 0) {
+    const fire = () => {
+      if (g.exit) return;
+      t.kernel.signalGroup(g, { sig: SIGALRM, code: 0x80 /* SI_KERNEL */ });
+      if (intervalMs > 0 && g.realTimer) {
+        g.realTimer.due = Date.now() + intervalMs;
+        g.realTimer.timer = setTimeout(fire, intervalMs);
+      } else g.realTimer = undefined;
+    };
+    g.realTimer = { timer: setTimeout(fire, valueMs), due: Date.now() + valueMs, interval: intervalMs };
+  }
+  return old;
+}
+
+/** Implements alarm(2): the previous alarm's remaining seconds, rounded as Linux does. */
+export const alarm: Handler = (t, a) => {
+  const [left] = setRealTimer(t, a.uint(0) * 1000, 0);
+  return left > 0 ? Math.max(1, Math.round(left / 1000)) : 0;
+};
+
+/** struct itimerval: two timevals of arch longs. */
+function readItimerval(t: Task, p: number): [number, number] | undefined {
+  const w = t.arch.wordSize;
+  const rd = (i: number) => (w === 8 ? Number(BigInt.asIntN(64, t.mm.u64(p + 8 * i))) : t.mm.i32(p + 4 * i));
+  const [isec, iusec, vsec, vusec] = [rd(0), rd(1), rd(2), rd(3)];
+  if (iusec < 0 || iusec >= 1e6 || vusec < 0 || vusec >= 1e6 || isec < 0 || vsec < 0) return undefined;
+  return [vsec * 1e3 + vusec / 1e3, isec * 1e3 + iusec / 1e3];
+}
+
+function writeItimerval(t: Task, p: number, valueMs: number, intervalMs: number): void {
+  const w = t.arch.wordSize;
+  const parts = [intervalMs, valueMs].flatMap((ms) => [Math.floor(ms / 1e3), Math.round((ms % 1e3) * 1e3)]);
+  const b = new Uint8Array(4 * w), d = new DataView(b.buffer);
+  parts.forEach((v, i) => (w === 8 ? d.setBigInt64(8 * i, BigInt(v), true) : d.setInt32(4 * i, v, true)));
+  t.mm.write(p, b);
+}
+
+/** Implements setitimer(2) for ITIMER_REAL; the CPU-time timers are accepted and never fire. */
+export const setitimer: Handler = (t, a) => {
+  const which = a.int(0), nv = a.ptr(1), ov = a.ptr(2);
+  if (which !== ITIMER_REAL && which !== ITIMER_VIRTUAL && which !== ITIMER_PROF) return EINVAL;
+  const v = nv ? readItimerval(t, nv) : ([0, 0] as [number, number]);
+  if (!v) return EINVAL;
+  if (which !== ITIMER_REAL) {
+    if (ov) writeItimerval(t, ov, 0, 0);
+    return 0;
+  }
+  const [left, interval] = setRealTimer(t, v[0], v[1]);
+  if (ov) writeItimerval(t, ov, left, interval);
+  return 0;
+};
+
+/** Implements getitimer(2). */
+export const getitimer: Handler = (t, a) => {
+  const which = a.int(0);
+  if (which !== ITIMER_REAL && which !== ITIMER_VIRTUAL && which !== ITIMER_PROF) return EINVAL;
+  const rt = which === ITIMER_REAL ? t.group.realTimer : undefined;
+  writeItimerval(t, a.ptr(1), rt ? Math.max(0, rt.due - Date.now()) : 0, rt?.interval ?? 0);
   return 0;
 };

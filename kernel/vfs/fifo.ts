@@ -88,6 +88,7 @@ export class FifoFile extends VfsFile {
   }
 
   override release(): void {
+    super.release();
     if (this.readable) this.fifo.readers--;
     if (this.writable) this.fifo.writers--;
     this.fifo.wake();

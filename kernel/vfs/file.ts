@@ -7,6 +7,7 @@ import { EBADF, EINVAL, EISDIR, ENXIO, EOVERFLOW, type Errno } from "../errno";
 import { FileDescription, type ReadResult, type StatInfo } from "../file";
 import type { Task } from "../task";
 import type { Inode, VfsPath } from "./inode";
+import { released } from "./locks";
 import { O_APPEND, O_PATH, DT_DIR, type DirEntry } from "./types";
 
 export const SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2, SEEK_DATA = 3, SEEK_HOLE = 4;
@@ -28,6 +29,8 @@ export abstract class VfsFile extends FileDescription {
   constructor(flags: number, readonly path: VfsPath) { super(flags); }
   get inode(): Inode { return this.path.d.inode; }
   override stat(): StatInfo { return this.inode.stat(); }
+  /** The last descriptor is closed: its OFD and flock locks go. */
+  override release(): void { released(this); }
 }
 
 /** A descriptor opened with O_PATH: a handle on a location that cannot be read or written. */
@@ -95,12 +98,14 @@ export class RegularFile extends VfsFile {
   }
 
   override truncate(length: number): number | Errno {
-    const r = this.inode.setattr({ size: length });
-    return r;
+    return this.data.truncate(length);
   }
 
   override sync(): number | Errno { return this.data.sync(); }
-  override release(): void { this.data.close(); }
+  override release(): void {
+    super.release();
+    this.data.close();
+  }
 }
 
 /** An entry of a directory listing, with the cookie telldir/lseek use to come back after it. */

@@ -16,6 +16,7 @@
 import { EINVAL, ENOTDIR, EPERM, EXDEV, type Errno } from "../errno";
 import type { Block, FileDescription, StatInfo } from "../file";
 import type { Task } from "../task";
+import type { FileData } from "./file";
 import type { Mount } from "./mount";
 import { makedev, type Cred, type DirEntry, type SetAttr } from "./types";
 
@@ -103,6 +104,8 @@ export abstract class Inode {
    * caller reached it. Regular files return a RegularFile, devices their own.
    */
   abstract open(t: Task, flags: number, path: VfsPath): OpenResult;
+  /** The bytes of a regular file, opened for reading (acc 0) or writing too: copy-up and internal copies use it. */
+  openData?(acc: number): FileData | Errno;
   setattr(_attr: SetAttr): 0 | Errno { return EPERM; }
 }
 

@@ -82,6 +82,11 @@ export class MountNamespace {
     return mnt.children.size ? mnt.children.get(inode) : undefined;
   }
 
+  /** Let every filesystem close what it holds on the host (the sandbox is over). */
+  release(): void {
+    for (const m of this.all) (m.fs as Filesystem & { close?(): void }).close?.();
+  }
+
   /** Every mount, in the order they were made (the order of /proc/mounts). */
   mounts(): readonly Mount[] {
     return this.all;

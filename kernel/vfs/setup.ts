@@ -8,8 +8,12 @@
  */
 import { Errno } from "../errno";
 import { FsContext } from "./context";
+import { HostFs } from "./hostfs";
+import { OverlayFs } from "./overlay";
 import { Dentry, type Filesystem, type VfsPath } from "./inode";
 import { MountNamespace, type MountFlags } from "./mount";
+import { makeDevFs } from "./devfs";
+import { ProcFs } from "./procfs";
 import { TmpFs, type TmpDir } from "./tmpfs";
 import { S_IFDIR, text } from "./types";
 
@@ -55,6 +59,8 @@ function ensureDir(ns: MountNamespace, guestPath: string): VfsPath {
   return cur;
 }
 
+const depth = (p: string): number => p.split("/").filter((c) => c !== "").length;
+
 function mountAt(ns: MountNamespace, guestPath: string, fs: Filesystem, flags: MountFlags, source: string): VfsPath {
   const at = ensureDir(ns, guestPath);
   return ns.mount(at, fs, flags, source).root;
@@ -82,13 +88,47 @@ function populateEtc(root: TmpDir, o: FsOptions): void {
   writeFile(etc, "hosts", `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${host}\n`);
 }
 
+/** The filesystem a host directory is mounted as, by mode. */
+function hostMount(host: string, mode: MountMode): { fs: Filesystem; flags: MountFlags } {
+  switch (mode) {
+    case "rw": return { fs: new HostFs(host), flags: {} };
+    case "strict": return { fs: new HostFs(host, { readOnly: true }), flags: { readOnly: true } };
+    default: return { fs: new OverlayFs(new HostFs(host, { readOnly: true })), flags: {} };
+  }
+}
+
+/**
+ * What a sandbox mounts when it is given nothing: the host's current
+ * directory, read-only with an overlay, at the same path, as the working directory.
+ */
+export function defaultMounts(): { mounts: MountSpec[]; workdir: string } {
+  const cwd = process.cwd();
+  return { mounts: [{ host: cwd, guest: cwd, mode: "ro" }], workdir: cwd };
+}
+
 /** Build the namespace and the context of the sandbox's first process. */
 export function buildFs(o: FsOptions = {}): FsContext {
-  const rootFs = new TmpFs({ mode: 0o755 });
-  populateEtc(rootFs.root, o);
-  const ns = new MountNamespace(rootFs, {}, "rootfs");
+  let ns: MountNamespace;
+  if (o.root !== undefined) {
+    ns = new MountNamespace(new OverlayFs(new HostFs(o.root, { readOnly: true })), {}, o.root);
+  } else {
+    const rootFs = new TmpFs({ mode: 0o755 });
+    populateEtc(rootFs.root, o);
+    ns = new MountNamespace(rootFs, {}, "rootfs");
+  }
+  mountAt(ns, "/proc", new ProcFs(), { nosuid: true, nodev: true, noexec: true }, "proc");
+  mountAt(ns, "/dev", makeDevFs(), { nosuid: true }, "udev");
+  mountAt(ns, "/dev/shm", new TmpFs({ mode: 0o1777 }), { nosuid: true, nodev: true }, "tmpfs");
   mountAt(ns, "/tmp", new TmpFs({ mode: 0o1777 }), { nosuid: true, nodev: true }, "tmpfs");
-  const root = ns.root.root;
+  // Parents before children, so a mount inside another mount's path lands on top of it.
+  const mounts = [...(o.mounts ?? [])].sort((a, b) => depth(a.guest) - depth(b.guest));
+  for (const m of mounts) {
+    if (!m.guest.startsWith("/")) throw new Error(`syscage: mount point ${m.guest} must be an absolute path`);
+    const { fs, flags } = hostMount(m.host, m.mode ?? "ro");
+    mountAt(ns, m.guest, fs, flags, m.host);
+  }
+  let root = ns.root.root;
+  for (let m = ns.mountedOn(root.mnt, root.d.inode); m; m = ns.mountedOn(root.mnt, root.d.inode)) root = m.root;
   const cwd = o.workdir ? ensureDir(ns, o.workdir) : root;
   return new FsContext(ns, root, cwd);
 }
@@ -96,4 +136,17 @@ export function buildFs(o: FsOptions = {}): FsContext {
 /** The view of a task built without one: the synthetic root, no host files. */
 export function defaultContext(): FsContext {
   return buildFs();
+}
+
+/**
+ * The filesystem of a sandbox from its options: with neither a root nor
+ * mounts given, the host's current directory (read-only, overlaid) at the
+ * same path, which is also the working directory.
+ */
+export function sandboxFs(o: FsOptions): FsContext {
+  if (o.root === undefined && o.mounts === undefined) {
+    const d = defaultMounts();
+    return buildFs({ ...o, mounts: d.mounts, workdir: o.workdir ?? d.workdir });
+  }
+  return buildFs(o);
 }

@@ -200,6 +200,8 @@ export class TmpFile extends TmpInode implements FileData {
   override open(_t: Task, flags: number, path: VfsPath): FileDescription {
     return new RegularFile(flags, path, this);
   }
+
+  override openData(): FileData { return this; }
 }
 
 export class TmpSymlink extends TmpInode {

@@ -62,7 +62,10 @@ export function fakeTask(options: FakeTaskOptions = {}): FakeTask {
     table: wordSize === 8 ? x86_64Table : i386Table,
     sigactionSize: wordSize === 8 ? 32 : 20,
     cloneBackwards: wordSize === 4,
+    setupSignalFrame: () => false,
+    sigreturn: () => undefined,
     writeStat() { throw new Error("fake task: writeStat is not modelled"); },
+    stackPointer: () => 0,
     pc: () => 0,
     registers: () => "(fake task)",
   };

@@ -1,0 +1,149 @@
+/**
+ * Signals: dispositions, pending sets, and the decision of what delivering a
+ * signal means (run a handler, ignore it, or end the process). Linux:
+ * kernel/signal.c. Building the handler's stack frame is the arch's job
+ * (ArchOps.setupSignalFrame / sigreturn).
+ */
+import type { ArchOps, SyscallArgs } from "./abi";
+import type { AddressSpace } from "./memory";
+import type { ThreadGroup } from "./process";
+import type { Task } from "./task";
+
+export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8,
+  SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15,
+  SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22, SIGURG = 23,
+  SIGXCPU = 24, SIGXFSZ = 25, SIGWINCH = 28, SIGSYS = 31;
+export const NSIG = 64;
+
+export const SIG_DFL = 0, SIG_IGN = 1;
+/** sa_flags, include/uapi/asm-generic/signal-defs.h. */
+export const SA_NOCLDSTOP = 1, SA_NOCLDWAIT = 2, SA_SIGINFO = 4, SA_RESTORER = 0x04000000, SA_ONSTACK = 0x08000000,
+  SA_RESTART = 0x10000000, SA_NODEFER = 0x40000000, SA_RESETHAND = 0x80000000;
+/** si_code values, include/uapi/asm-generic/siginfo.h. */
+export const SI_USER = 0, SI_KERNEL = 0x80, SI_TKILL = -6, SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPN = 2,
+  FPE_INTDIV = 1, TRAP_BRKPT = 1, CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
+
+export const bit = (sig: number): bigint => 1n << BigInt(sig - 1);
+export const UNBLOCKABLE = bit(SIGKILL) | bit(SIGSTOP);
+
+export interface SigAction {
+  handler: number;
+  flags: number;
+  restorer: number;
+  mask: bigint;
+}
+
+export const DEFAULT_ACTION: SigAction = { handler: SIG_DFL, flags: 0, restorer: 0, mask: 0n };
+
+/** One queued signal with the siginfo fields that vary. */
+export interface PendingSignal {
+  sig: number;
+  code: number;
+  pid?: number;
+  uid?: number;
+  addr?: number;
+  status?: number;
+}
+
+/** What a signal does when nobody handles it (kernel/signal.c sig_kernel_*). */
+export function defaultAction(sig: number): "terminate" | "core" | "ignore" | "stop" | "continue" {
+  switch (sig) {
+    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE: case SIGSEGV:
+    case SIGXCPU: case SIGXFSZ: case SIGSYS:
+      return "core";
+    case SIGCHLD: case SIGURG: case SIGWINCH:
+      return "ignore";
+    case SIGCONT:
+      return "continue";
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+      return "stop";
+    default:
+      return "terminate";
+  }
+}
+
+/** Dispositions shared by the threads of a process (and by CLONE_SIGHAND children). */
+export class SignalHandlers {
+  readonly actions = new Map<number, SigAction>();
+  get(sig: number): SigAction { return this.actions.get(sig) ?? DEFAULT_ACTION; }
+  clone(): SignalHandlers {
+    const c = new SignalHandlers();
+    for (const [s, a] of this.actions) c.actions.set(s, { ...a });
+    return c;
+  }
+  /** execve: handled signals go back to default; ignored ones stay ignored. */
+  resetForExec(): void {
+    for (const [s, a] of this.actions) if (a.handler !== SIG_IGN) this.actions.delete(s);
+  }
+}
+
+/** The struct sigaction layout: handler, flags, [restorer,] mask, in the arch's words. */
+export function readSigAction(mm: AddressSpace, arch: ArchOps, p: number): SigAction {
+  const w = arch.wordSize;
+  const word = (off: number) => (w === 8 ? mm.u64n(p + off) : mm.u32(p + off));
+  return { handler: word(0), flags: Number(BigInt.asUintN(32, BigInt(word(w)))), restorer: word(2 * w), mask: mm.u64(p + 3 * w) };
+}
+
+export function writeSigAction(mm: AddressSpace, arch: ArchOps, p: number, a: SigAction): void {
+  const w = arch.wordSize;
+  const b = new Uint8Array(arch.sigactionSize), d = new DataView(b.buffer);
+  const put = (off: number, v: number) => (w === 8 ? d.setBigUint64(off, BigInt(v), true) : d.setUint32(off, v >>> 0, true));
+  put(0, a.handler);
+  put(w, a.flags);
+  put(2 * w, a.restorer);
+  d.setBigUint64(3 * w, a.mask, true);
+  mm.write(p, b);
+}
+
+/** siginfo_t (128 bytes): signo, errno, code, then the union after the arch's alignment. */
+export function encodeSiginfo(s: PendingSignal, wordSize: 4 | 8): Uint8Array {
+  const b = new Uint8Array(128), d = new DataView(b.buffer);
+  const u = wordSize === 8 ? 16 : 12;
+  d.setInt32(0, s.sig, true);
+  d.setInt32(8, s.code, true);
+  if (s.addr !== undefined) {
+    if (wordSize === 8) d.setBigUint64(u, BigInt(s.addr), true);
+    else d.setUint32(u, s.addr >>> 0, true);
+  } else {
+    d.setInt32(u, s.pid ?? 0, true);
+    d.setUint32(u + 4, s.uid ?? 0, true);
+    if (s.status !== undefined) d.setInt32(u + 8, s.status, true);
+  }
+  return b;
+}
+
+/** Per-thread signal state. */
+export class ThreadSignals {
+  pending: PendingSignal[] = [];
+  /** sigaltstack(2). */
+  altstack: { sp: number; size: number; flags: number } | undefined;
+  /** The mask rt_sigsuspend replaced, restored after the handler runs. */
+  savedMask: bigint | undefined;
+  /** A sleeping syscall a signal cut short: restarted or left as EINTR when the signal is delivered. */
+  interrupted: { nr: number; args: SyscallArgs; name: string } | undefined;
+}
+
+/** Pending signals of a whole process (kill), shared by its threads. */
+export class GroupSignals {
+  pending: PendingSignal[] = [];
+}
+
+/** The first pending signal `t` does not block, taken off its queue; thread-directed ones first. */
+export function dequeue(t: Task, g: ThreadGroup): PendingSignal | undefined {
+  for (const q of [t.signals.pending, g.signals.pending]) {
+    const i = q.findIndex((s) => !(t.sigmask & bit(s.sig)) || s.sig === SIGKILL || s.sig === SIGSTOP);
+    if (i >= 0) return q.splice(i, 1)[0];
+  }
+  return undefined;
+}
+
+export function hasDeliverable(t: Task): boolean {
+  const ok = (s: PendingSignal) => !(t.sigmask & bit(s.sig)) || s.sig === SIGKILL;
+  return t.signals.pending.some(ok) || t.group.signals.pending.some(ok);
+}
+
+/** Whether the thread's stack pointer is inside the alternate stack. */
+export function isOnStack(t: Task, s: { sp: number; size: number }): boolean {
+  const sp = t.arch.stackPointer();
+  return sp > s.sp && sp <= s.sp + s.size;
+}
