@@ -86,23 +86,26 @@ export class EngineMachine implements CloneMachine {
   prepareChild(parent: Task, child: Task, sp: number, tls: number | undefined): void {
     const p = this.load(parent);
     const target = this.cpuOf(child.group);
-    const setup = (c: ProcessCpu) => {
+    // The registers are changed on the CPU, but the PC only in the saved context: writing
+    // the PC of a CPU inside its hook makes Unicorn restart there and drop our stop request.
+    const build = (c: ProcessCpu): object => {
+      const pc = c.cpu.reg(c.arch.pcReg) + BigInt(c.arch.hookPcLag);
       c.cpu.setReg(c.arch.cpu.retreg, 0);
-      // The child starts after the syscall instruction, wherever the hook saw the PC.
-      if (c.arch.hookPcLag) c.cpu.setReg(c.arch.pcReg, c.cpu.reg(c.arch.pcReg) + BigInt(c.arch.hookPcLag));
       if (sp) c.cpu.setReg(c.arch.spReg, sp);
       if (tls !== undefined) c.arch.setTls(c.cpu, child.arch, child.mm, tls);
+      const ctx = c.cpu.saveContext();
+      UnicornCpu.setContextReg(ctx, c.arch.pcReg, pc);
+      return ctx;
     };
     if (target === p) {
       // Same CPU (a thread, or vfork): build the child's registers, then give the parent back its own.
       const saved = p.cpu.saveContext();
-      setup(p);
-      child.context = p.cpu.saveContext();
+      child.context = build(p);
       p.cpu.restoreContext(saved);
     } else {
       // fork: the child's CPU already holds a copy of the parent's registers.
-      if (target.loaded && target.loaded !== child) target.loaded.context = target.cpu.saveContext();
-      setup(target);
+      child.context = build(target);
+      target.cpu.restoreContext(child.context);
       target.loaded = child;
     }
   }

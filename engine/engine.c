@@ -601,6 +601,23 @@ static napi_value engine_context_restore(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* contextRegWrite(ctx, id, value): change a saved context. Writing the PC of a
+ * running CPU makes Unicorn restart emulation there and drop our stop request,
+ * so a new thread's PC is set in its context instead. */
+static napi_value engine_context_reg_write(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *ctx = NULL;
+  CHECK(napi_get_value_external(env, argv[0], &ctx));
+  int32_t id;
+  CHECK(napi_get_value_int32(env, argv[1], &id));
+  uint64_t v = get_u64(env, argv[2]);
+  uc_err err = uc_context_reg_write(ctx, id, &v);
+  if (err) return throw_uc(env, "uc_context_reg_write", err);
+  return NULL;
+}
+
 /* copyFrom(dst, src, addr, len): fork's copy of guest memory, host to host. */
 static napi_value engine_copy_from(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -689,6 +706,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setPreemptible", NULL, engine_set_preemptible, NULL, NULL, NULL, napi_default, NULL},
     {"contextSave", NULL, engine_context_save, NULL, NULL, NULL, napi_default, NULL},
     {"contextRestore", NULL, engine_context_restore, NULL, NULL, NULL, napi_default, NULL},
+    {"contextRegWrite", NULL, engine_context_reg_write, NULL, NULL, NULL, napi_default, NULL},
     {"copyFrom", NULL, engine_copy_from, NULL, NULL, NULL, napi_default, NULL},
     {"hostSeek", NULL, host_seek, NULL, NULL, NULL, napi_default, NULL},
     {"lastStop", NULL, engine_last_stop, NULL, NULL, NULL, napi_default, NULL},

@@ -22,6 +22,7 @@ interface Addon {
   setPreemptible(h: object, on: boolean): void;
   contextRestore(h: object, ctx: object): void;
   copyFrom(dst: object, src: object, addr: number, len: number): void;
+  contextRegWrite(ctx: object, id: number, value: number | bigint): void;
   lastStop(h: object): { memType: number; addr: bigint; intno: number; ucErr: number; message: string };
   hostSeek(fd: number, offset: number, whence: number): number;
   constants: Constants;
@@ -164,6 +165,8 @@ export class UnicornCpu {
   /** The whole register state, to switch threads or to copy. */
   saveContext(): object { return addon.contextSave(this.h); }
   restoreContext(ctx: object): void { addon.contextRestore(this.h, ctx); }
+  /** Change one register of a saved context (see engine_context_reg_write for why). */
+  static setContextReg(ctx: object, id: number, value: number | bigint): void { addon.contextRegWrite(ctx, id, value); }
 
   reg(id: number): bigint { return addon.regRead(this.h, id); }
   regNum(id: number): number { return Number(addon.regRead(this.h, id)); }

@@ -14,6 +14,7 @@ import {
   Block, FileDescription, O_NONBLOCK, O_RDONLY, O_WRONLY, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
   S_IFIFO, type ReadResult, type StatInfo, type SysRet,
 } from "./file";
+import { SI_USER, SIGPIPE } from "./signal";
 import type { Task } from "./task";
 import { WaitQueue } from "./waitqueue";
 
@@ -25,8 +26,6 @@ export const PIPE_BUF = PAGE_SIZE;
 export const PIPE_DEF_BUFFERS = 16;
 /** FIONREAD (include/uapi/asm-generic/ioctls.h), the same on the three arches. */
 export const FIONREAD = 0x541b;
-/** SIGPIPE's number on the three arches. */
-export const SIGPIPE = 13;
 /** pipefs's anonymous device number on the reference machine (0:14). */
 const PIPEFS_DEV = 14;
 /** get_next_ino(): pipefs inodes are numbered from a counter. */
@@ -43,14 +42,9 @@ interface PipeBuffer {
   packet: boolean;
 }
 
-/**
- * Deliver SIGPIPE to `t`, as send_sig(SIGPIPE, current, 0) does, once the
- * kernel can send signals (a `sendSignal` on the task's kernel). Until then
- * the caller's EPIPE is all the guest sees.
- */
+/** SIGPIPE for a write nobody will read, as send_sig(SIGPIPE, current, 0) sends it (SI_USER, from the writer). */
 export function sendSigpipe(t: Task): void {
-  const kernel = t.kernel as unknown as { sendSignal?: (t: Task, sig: number) => void } | undefined;
-  kernel?.sendSignal?.(t, SIGPIPE);
+  t.kernel?.signalThread(t, { sig: SIGPIPE, code: SI_USER, pid: t.pid, uid: t.proc.uid });
 }
 
 export class Pipe {

@@ -66,7 +66,7 @@ export function waitReady(sources: () => Iterable<Readiness>, deadline: Deadline
   return new Block(wait, () => {
     cancel();
     return waitReady(sources, deadline, scan, expired);
-  });
+  }, cancel);
 }
 
 // --- epoll ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import * as net from "../net/syscalls";
 import * as process from "./process";
 import * as path from "./path";
 import * as pipe from "./pipe";
+import * as poll from "./poll";
 import * as signal from "./signal";
 import * as stat from "./stat";
 import * as time from "./time";
@@ -19,6 +20,7 @@ import * as wait from "./wait";
 import * as tls from "./tls";
 
 const { oldMmap, ...memoryByName } = memory;
+const { oldSelect, ...pollByName } = poll;
 
 export const handlers: Readonly<Record<string, Handler>> = {
   ...clone,
@@ -33,6 +35,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...process,
   ...path,
   ...pipe,
+  ...pollByName,
   ...signal,
   ...stat,
   ...time,
@@ -42,5 +45,5 @@ export const handlers: Readonly<Record<string, Handler>> = {
 
 /** Names whose handler differs by arch because the ABI does (i386's old mmap takes a struct). */
 export const archOverrides: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
-  i386: { mmap: oldMmap },
+  i386: { mmap: oldMmap, select: oldSelect },
 };

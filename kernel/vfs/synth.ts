@@ -5,7 +5,7 @@
  * whenever a read starts at offset 0 (as seq_file does); a link gives text to
  * readlink and may be a magic link that jumps to a path the kernel holds.
  */
-import { EACCES, EINVAL, ENOENT, Errno } from "../errno";
+import { EINVAL, EIO, ENOENT, EPERM, Errno } from "../errno";
 import type { ReadResult, StatInfo } from "../file";
 import type { Task } from "../task";
 import { SEEK_CUR, SEEK_END, SEEK_SET, VfsFile } from "./file";
@@ -25,7 +25,8 @@ abstract class SynthInode extends Inode {
   stat(): StatInfo {
     return baseStat(this.fs, this.ino, this.modeBits, { nlink: this.nlink, uid: this.owner, gid: this.group, blksize: 1024 });
   }
-  override setattr(_a: SetAttr): 0 | Errno { return EACCES; }
+  /** proc_setattr on generic entries accepts and forgets. */
+  override setattr(_a: SetAttr): 0 | Errno { return 0; }
   override open(_t: Task, _flags: number, _path: VfsPath): OpenResult { return EINVAL; }
 }
 
@@ -38,6 +39,15 @@ export class SynthDir extends SynthInode {
     const make = this.children(t).get(name);
     return make ? make() : ENOENT;
   }
+  // Linux's /proc lookups fail with ENOENT before any create; removing is EPERM.
+  override create(): Errno { return ENOENT; }
+  override mkdir(): Errno { return ENOENT; }
+  override mknod(): Errno { return ENOENT; }
+  override symlink(): Errno { return ENOENT; }
+  override link(): Errno { return ENOENT; }
+  override unlink(): Errno { return EPERM; }
+  override rmdir(): Errno { return EPERM; }
+  override rename(): Errno { return ENOENT; }
   override readdir(t: Task): DirEntry[] {
     return [...this.children(t)].map(([name, make]) => {
       const i = make();
@@ -55,7 +65,6 @@ export class SynthFile extends SynthInode {
   }
   override open(t: Task, flags: number, path: VfsPath): OpenResult {
     const file = new SeqFile(flags, path, this.render, this.store);
-    if (file.writable && !this.store) return EACCES;
     if (file.readable) {
       const first = file.refresh(t);
       if (first instanceof Errno) return first;
@@ -101,8 +110,9 @@ export class SeqFile extends VfsFile {
     return this.text.slice(offset, offset + len);
   }
 
+  /** A file without a store accepts the open (the mode decides) and fails the write, as proc does with EIO. */
   override write(t: Task, data: Uint8Array): number | Errno {
-    if (!this.store) return EINVAL;
+    if (!this.store) return EIO;
     const r = this.store(t, Buffer.from(data).toString("latin1"));
     return r instanceof Errno ? r : data.length;
   }

@@ -67,6 +67,8 @@ export class TmpFs extends Filesystem {
 export abstract class TmpInode extends Inode {
   readonly ino: number;
   nlinks = 1;
+  /** An O_TMPFILE file that may still be linked in. */
+  linkable = false;
   atimeMs: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -127,6 +129,12 @@ export abstract class TmpInode extends Inode {
 export class TmpFile extends TmpInode implements FileData {
   private readonly pages = new Map<number, Uint8Array>();
   private length = 0;
+  /** Unlinked: page allocation no longer counts against the filesystem's size. */
+  private detached = false;
+
+  private account(bytes: number): void {
+    if (!this.detached) this.fs.used += bytes;
+  }
 
   size(): number { return this.length; }
   protected override blocks(): number { return this.pages.size * (PAGE / 512); }
@@ -151,7 +159,7 @@ export class TmpFile extends TmpInode implements FileData {
     const end = pos + data.length;
     let fresh = 0;
     for (let idx = Math.floor(pos / PAGE); idx * PAGE < end; idx++) if (!this.pages.has(idx)) fresh++;
-    if (this.fs.used + fresh * PAGE > this.fs.limit) return ENOSPC;
+    if (!this.detached && this.fs.used + fresh * PAGE > this.fs.limit) return ENOSPC;
     for (let at = pos; at < end;) {
       const idx = Math.floor(at / PAGE), off = at - idx * PAGE;
       const n = Math.min(PAGE - off, end - at);
@@ -159,7 +167,7 @@ export class TmpFile extends TmpInode implements FileData {
       if (!page) {
         page = new Uint8Array(PAGE);
         this.pages.set(idx, page);
-        this.fs.used += PAGE;
+        this.account(PAGE);
       }
       page.set(data.subarray(at - pos, at - pos + n), off);
       at += n;
@@ -174,7 +182,7 @@ export class TmpFile extends TmpInode implements FileData {
       for (const idx of [...this.pages.keys()]) {
         if (idx * PAGE >= size) {
           this.pages.delete(idx);
-          this.fs.used -= PAGE;
+          this.account(-PAGE);
         }
       }
       const last = this.pages.get(Math.floor(size / PAGE));
@@ -191,10 +199,15 @@ export class TmpFile extends TmpInode implements FileData {
   sync(): 0 { return 0; }
   close(): void {}
 
+  /**
+   * The last name is gone. Open descriptors still read and write the data
+   * (it goes with the last of them, by garbage collection); the space no
+   * longer counts against the filesystem.
+   */
   override dropped(): void {
     super.dropped();
     this.fs.used -= this.pages.size * PAGE;
-    this.pages.clear();
+    this.detached = true;
   }
 
   override open(_t: Task, flags: number, path: VfsPath): FileDescription {
@@ -267,9 +280,18 @@ export class TmpDir extends TmpInode {
     return this.add(name, new TmpSymlink(this.fs, target, cred.uid, cred.gid));
   }
 
+  /** O_TMPFILE: a file with no name yet; linkat(AT_EMPTY_PATH) may give it one (I_LINKABLE). */
+  tmpfile(mode: number, cred: Cred): Inode {
+    const f = new TmpFile(this.fs, S_IFREG | (mode & 0o7777), cred.uid, cred.gid);
+    f.nlinks = 0;
+    f.linkable = true;
+    return f;
+  }
+
   override link(name: string, target: Inode): 0 | Errno {
     if (!(target instanceof TmpInode) || target.fs !== this.fs) return EINVAL;
-    if (target.nlinks === 0) return ENOENT;
+    if (target.nlinks === 0 && !target.linkable) return ENOENT;
+    target.linkable = false;
     const r = this.add(name, target);
     if (r instanceof Errno) return r;
     target.nlinks++;
