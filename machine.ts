@@ -17,6 +17,10 @@ import type { ArchOps } from "./kernel/abi";
 import type { ArchName } from "./kernel/syscall-table";
 import type { Task } from "./kernel/task";
 import { archOverrides, handlers } from "./kernel/syscalls";
+import { E2BIG, ENOENT, ENOEXEC, type Errno } from "./kernel/errno";
+import { recordArgs } from "./kernel/vfs/context";
+import { ElfError, parseElf, type ElfImage } from "./loader/elf";
+import { loadProgram } from "./loader/load";
 
 /** A process's CPU with what the hook needs to serve it. */
 export interface ProcessCpu {
@@ -144,6 +148,39 @@ export class EngineMachine implements CloneMachine {
     const blocked = this.blocked as { nr: number; args: SyscallArgs; block: Block } | undefined;
     if (blocked) return { kind: "blocked", ...blocked };
     return { kind: "preempted" };
+  }
+
+  execImage(t: Task, data: Uint8Array, argv: string[], envp: string[], execfn: string, exePath: string): number | Errno {
+    let img: ElfImage;
+    try {
+      img = parseElf(data, exePath);
+    } catch (e) {
+      // A missing interpreter is ENOENT on Linux; anything else it cannot load is ENOEXEC.
+      if (e instanceof ElfError) return /dynamically linked/.test(e.message) ? ENOENT : ENOEXEC;
+      throw e;
+    }
+    const arch = arches[img.arch];
+    const { cpu, mm } = this.newCpu(arch);
+    const random = new Uint8Array(16);
+    t.proc.random(random);
+    const { uid, gid, euid, egid } = t.proc;
+    let prog;
+    try {
+      prog = loadProgram(img, arch, mm, { argv, envp, execfn, uid, gid, euid, egid, random });
+    } catch (e) {
+      cpu.close();
+      if (e instanceof RangeError) return E2BIG;
+      throw e;
+    }
+    t.kernel.execCommit(t);
+    this.attach(t.group, arch, cpu);
+    t.mm = mm;
+    t.arch = arch.ops(cpu, mm);
+    t.context = undefined;
+    arch.start(cpu, mm, prog.entry, prog.sp);
+    t.proc.exePath = exePath;
+    if (t.proc.vfs) recordArgs(t.proc.vfs, mm, prog.sp, arch.wordSize);
+    return 0;
   }
 
   restartSyscall(t: Task, nr: number, args: SyscallArgs): void {

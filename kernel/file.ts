@@ -181,6 +181,11 @@ export class FdTable {
     return copy;
   }
 
+  /** execve: close every descriptor marked close-on-exec. */
+  closeOnExec(): void {
+    for (const fd of this.fds()) if (this.slots[fd]?.cloexec) this.close(fd);
+  }
+
   closeAll(): void {
     for (const fd of this.fds()) this.close(fd);
   }

@@ -18,6 +18,12 @@ import type { ExitStatus, Task } from "./task";
 
 /** What clone needs from the machine. */
 export interface CloneMachine extends Machine {
+  /**
+   * execve's second half: load `data` as the new image of `t`'s process on a
+   * new CPU (of the binary's arch). Returns an errno before the point of no
+   * return, or 0 once the old image is gone (Kernel.execCommit has run).
+   */
+  execImage(t: Task, data: Uint8Array, argv: string[], envp: string[], execfn: string, exePath: string): number | import("./errno").Errno;
   /** Rewind `t` to re-execute its interrupted syscall `nr` with `args` (SA_RESTART). */
   restartSyscall(t: Task, nr: number, args: SyscallArgs): void;
   /** CLONE_VM without CLONE_THREAD: `child` runs on `parent`'s CPU and memory. */
@@ -73,6 +79,19 @@ export class Kernel {
     t.kernel = this;
     g.threads.add(t);
     this.processes.tasks.set(t.tid, t);
+  }
+
+  /** execve past the point of no return: what of the process does not survive (fs/exec.c begin_new_exec). */
+  execCommit(t: Task): void {
+    for (const th of t.group.threads) if (th !== t) this.sched.killThread(th, { code: 0 });
+    t.fds.closeOnExec();
+    t.sighand = t.sighand.clone();
+    t.sighand.resetForExec();
+    t.signals.altstack = undefined;
+    t.clearChildTid = 0;
+    t.robustList = 0;
+    t.group.vforkDone?.wake();
+    t.group.vforkDone = undefined;
   }
 
   /** CLONE_CHILD_CLEARTID: zero the tid word and wake one futex waiter, as mm_release does. */

@@ -76,6 +76,17 @@ export class Scheduler {
     this.wakeup.wake();
   }
 
+  /** End one thread quietly (execve's de_thread); its group lives on. */
+  killThread(t: Task, status: ExitStatus): void {
+    if (!t.exit) t.exit = status;
+    const p = this.parked.get(t);
+    if (p) {
+      p.block.cancel?.();
+      this.parked.delete(t);
+      this.finishThread(t);
+    }
+  }
+
   /** Wake `t` from its sleep for a signal; false when it was not sleeping. */
   interrupt(t: Task): boolean {
     const p = this.parked.get(t);

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libunicorn-dev gcc gcc-i686-linux-gnu gcc-aarch64-linux-gnu qemu-user make python3 g++ time)
+packages=(libunicorn-dev gcc gcc-i686-linux-gnu gcc-aarch64-linux-gnu qemu-user make python3 g++ time busybox-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -44,7 +44,8 @@ function doClone(t: Task, req: CloneRequest): SysRet {
     const g = new ThreadGroup(tid, parentGroup, t.group.pgid, t.group.sid);
     g.exitSignal = req.exitSignal;
     const fds = flags & CLONE_FILES ? t.fds : t.fds.clone();
-    const proc = { ...t.proc };
+    // Without CLONE_FS the child gets its own cwd, root and umask from here on.
+    const proc = { ...t.proc, vfs: flags & CLONE_FS ? t.proc.vfs : t.proc.vfs?.fork() };
     if (flags & CLONE_VM) {
       child = new Task(tid, tid, parentGroup?.pid ?? 0, t.mm, fds, t.arch, proc);
       kernel.adopt(child, g);

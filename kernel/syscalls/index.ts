@@ -4,6 +4,7 @@ import * as clone from "./clone";
 import * as attr from "./attr";
 import * as dirent from "./dirent";
 import * as fileops from "./fileops";
+import * as exec from "./exec";
 import * as fs from "./fs";
 import * as futex from "./futex";
 import * as info from "./info";
@@ -27,6 +28,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...attr,
   ...dirent,
   ...fileops,
+  ...exec,
   ...fs,
   ...futex,
   ...info,

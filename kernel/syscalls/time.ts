@@ -97,8 +97,16 @@ function sleep(t: Task, clock: number, flags: number, req: number, wide: boolean
     if (cur === undefined) return EINVAL;
     ns = ns > cur ? ns - cur : 0n;
   }
-  const ms = Number(ns) / 1e6;
-  return new Block(new Promise((r) => setTimeout(r, ms)), () => 0);
+  return sleepUntil(process.hrtime.bigint() + ns);
+}
+
+/** Sleep until the monotonic clock reaches `deadline`: Node's timers may fire a little early, so check and go on. */
+function sleepUntil(deadline: bigint): SysRet {
+  const left = deadline - process.hrtime.bigint();
+  if (left <= 0n) return 0;
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise((r) => (timer = setTimeout(r, Math.ceil(Number(left) / 1e6))));
+  return new Block(done, () => sleepUntil(deadline), () => clearTimeout(timer));
 }
 
 /** Implements nanosleep(2). */

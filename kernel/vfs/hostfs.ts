@@ -268,8 +268,15 @@ export class HostInode extends Inode {
     return this.fs.op(() => {
       const fd = this.fs.dirFd(this);
       const out: DirEntry[] = [];
-      for (const raw of fs.readdirSync(magic(fd), { encoding: "buffer" })) {
-        const name = raw.toString("latin1");
+      // opendir keeps the host's own order (readdirSync sorts), as getdents would see it.
+      const dir = fs.opendirSync(magic(fd) as unknown as string, { encoding: "buffer" as BufferEncoding });
+      const names: string[] = [];
+      try {
+        for (let e = dir.readSync(); e; e = dir.readSync()) names.push(Buffer.from(e.name as unknown as Buffer).toString("latin1"));
+      } finally {
+        dir.closeSync();
+      }
+      for (const name of names) {
         try {
           const st = fs.lstatSync(inDir(fd, name), { bigint: true });
           out.push({ name, ino: Number(st.ino), type: dtype(Number(st.mode)) });
@@ -408,10 +415,14 @@ export class HostInode extends Inode {
     return new HostFileData(fd, this);
   }
 
+  /** Host descriptors the guest has open on this file: they name it whatever happens to its name. */
+  readonly openFds = new Set<number>();
+
   /** Run `f` on a path that names this inode itself and is never re-resolved through a symlink. */
   private onSelf<T>(f: (self: Buffer) => T): T | Errno {
     return this.fs.op(() => {
       if (isDir(this.mode)) return f(magic(this.fs.dirFd(this)));
+      for (const fd of this.openFds) return f(magic(fd));
       if (!this.parent) return ENOENT;
       const fd = fs.openSync(this.fs.at(this.parent, this.name), NODE_OPEN);
       try {
@@ -454,7 +465,9 @@ export class HostInode extends Inode {
 
 /** A host file opened for the guest: positioned reads and writes on the host descriptor. */
 class HostFileData implements FileData {
-  constructor(private readonly fd: number, private readonly inode: HostInode) {}
+  constructor(private readonly fd: number, private readonly inode: HostInode) {
+    inode.openFds.add(fd);
+  }
 
   read(pos: number, len: number): Uint8Array | Errno {
     return host(() => {
@@ -486,8 +499,8 @@ class HostFileData implements FileData {
   }
 
   close(): void {
+    this.inode.openFds.delete(this.fd);
     host(() => fs.closeSync(this.fd));
-    void this.inode;
   }
 }
 
