@@ -2,6 +2,7 @@
 /** The syscage command line: a thin shell over the Sandbox API. */
 import * as fs from "fs";
 import * as path from "path";
+import { installInterruptGuard, interruptHandled } from "./engine";
 import { LoadError, Sandbox, type MountSpec, type SandboxOptions } from "./sandbox";
 
 const HELP = `usage: syscage run [options] [--] BINARY [ARG...]
@@ -22,6 +23,7 @@ options:
   --workdir PATH   the guest's working directory
   --user UID:GID   the guest's identity (default: the invoking user's)
   --strace         print each syscall (arch, number, raw arguments, result) on stderr
+  --timeout SECS   end the whole guest after SECS seconds (exit status 124, as timeout(1))
   --help           show this help
   --version        print the version
 
@@ -77,6 +79,12 @@ async function main(argv: string[]): Promise<number> {
     if (a === "--help" || a === "-h") { process.stdout.write(HELP + "\n"); return 0; }
     else if (a === "--version") { process.stdout.write(`syscage ${version()}\n`); return 0; }
     else if (a === "--strace") options.strace = (line) => process.stderr.write(line + "\n");
+    else if (a === "--timeout" || a.startsWith("--timeout=")) {
+      const v = a === "--timeout" ? argv[++i] : a.slice("--timeout=".length);
+      const secs = Number(v);
+      if (v === undefined || !Number.isFinite(secs) || secs <= 0) usage("--timeout needs a positive number of seconds");
+      options.timeout = secs;
+    }
     else if (a === "--env" || a.startsWith("--env=")) {
       const kv = a === "--env" ? argv[++i] : a.slice("--env=".length);
       if (kv === undefined || !kv.includes("=")) usage("--env needs K=V");
@@ -100,7 +108,17 @@ async function main(argv: string[]): Promise<number> {
   options.user ??= { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 
   try {
-    const result = await new Sandbox(options).run(file, argv.slice(i + 1));
+    const sandbox = new Sandbox(options);
+    // Ctrl-C and friends go to the guest's foreground processes, which decide what they mean.
+    const forward = (name: NodeJS.Signals, sig: number) => process.on(name, () => {
+      sandbox.kill(sig);
+      interruptHandled();
+    });
+    forward("SIGINT", 2);
+    forward("SIGTERM", 15);
+    forward("SIGHUP", 1);
+    installInterruptGuard();
+    const result = await sandbox.run(file, argv.slice(i + 1));
     return result.status;
   } catch (e) {
     if (e instanceof LoadError) {

@@ -31,6 +31,9 @@ export interface ProcessCpu {
   loaded: Task | undefined;
 }
 
+/** How long a task that keeps making syscalls may hold the event loop. */
+const YIELD_MS = 20;
+
 export class EngineMachine implements CloneMachine {
   private readonly cpus = new Map<ThreadGroup, ProcessCpu>();
   private readonly dispatchers = new Map<ArchName, Dispatcher>();
@@ -40,6 +43,9 @@ export class EngineMachine implements CloneMachine {
   private runningDispatcher: Dispatcher | undefined;
   private blocked: { nr: number; args: SyscallArgs; block: Block } | undefined;
   private retired: UnicornCpu[] = [];
+  /** Syscalls since the CPU last gave the event loop a turn, and when that was (ms). */
+  private sinceYield = 0;
+  private lastYield = 0;
 
   constructor(private readonly configure: (d: Dispatcher) => void) {}
 
@@ -137,6 +143,8 @@ export class EngineMachine implements CloneMachine {
     this.runningCpu = p;
     this.runningDispatcher = this.dispatcher(p.arch.name);
     this.blocked = undefined;
+    this.sinceYield = 0;
+    this.lastYield = Date.now();
     const stop = p.cpu.run(p.cpu.reg(p.arch.pcReg), sliceUs);
     this.running = undefined;
     for (const cpu of this.retired.splice(0)) cpu.close();
@@ -237,7 +245,9 @@ export class EngineMachine implements CloneMachine {
       io[IO_RET + 1] = Number(big >> 32n);
     }
     // The CPU may have been replaced (execve) or the task ended: either way this run is over.
-    const over = t.exit !== undefined || t.group.exiting !== undefined || this.cpus.get(t.group) !== p || t.reschedule;
+    // A busy task also hands the event loop a turn now and then (timers, host I/O, Ctrl-C).
+    const over = t.exit !== undefined || t.group.exiting !== undefined || this.cpus.get(t.group) !== p || t.reschedule ||
+      ((++this.sinceYield & 1023) === 0 && Date.now() - this.lastYield > YIELD_MS);
     t.reschedule = false;
     io[IO_ACTION] = over ? ACTION_SET_RET | ACTION_STOP : ACTION_SET_RET;
   }

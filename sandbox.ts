@@ -54,6 +54,8 @@ export interface SandboxOptions {
   mounts?: MountSpec[];
   /** The guest's initial working directory (default: the current directory when it is mounted by default, else `/`). */
   workdir?: string;
+  /** End the whole guest after this many seconds; the run then reports status 124, as timeout(1) does. */
+  timeout?: number;
   /** Kernel warnings (unimplemented syscalls); default: the guest's stderr. */
   warn?: (message: string) => void;
 }
@@ -65,14 +67,21 @@ export interface RunResult {
   arch: string;
   /** For a guest killed by a fault: the one-line report also written to stderr. */
   fault?: string;
+  /** The `timeout` option ended the guest. */
+  timedOut?: boolean;
 }
 
 /** A binary syscage cannot run: the message is one line, the CLI exits 126. */
 export class LoadError extends Error {}
 
 
+/** The status timeout(1) reports when time runs out. */
+export const TIMEOUT_STATUS = 124;
+
 export class Sandbox {
   private readonly hooks: Array<[string, SyscallHook]> = [];
+  /** While a guest runs: send a signal to its foreground process group (Ctrl-C → SIGINT). */
+  private signalForeground: ((sig: number) => void) | undefined;
 
   constructor(private readonly options: SandboxOptions = {}) {}
 
@@ -80,6 +89,13 @@ export class Sandbox {
   hook(name: string, hook: SyscallHook): this {
     this.hooks.push([name, hook]);
     return this;
+  }
+
+  /** Send signal `sig` to the running guest's foreground process group (its first process's group); false when nothing runs. */
+  kill(sig: number): boolean {
+    if (!this.signalForeground) return false;
+    this.signalForeground(sig);
+    return true;
   }
 
   /** Run `file` with `args` (argv[1..]); argv[0] is the path as given. */
@@ -137,11 +153,27 @@ export class Sandbox {
       arch.start(cpu, mm, prog.entry, prog.sp);
       sched.add(task);
 
+      this.signalForeground = (sig) => {
+        for (const g of kernel.processes.groups.values()) {
+          if (g.pgid === group.pgid && !g.exit) kernel.signalGroup(g, { sig, code: 0x80 /* SI_KERNEL */ });
+        }
+      };
+      let timedOut = false;
+      // A lone busy task must still be stoppable by --timeout and by its own interval timers.
+      sched.alwaysSlice = () => o.timeout !== undefined || [...kernel.processes.groups.values()].some((g) => g.realTimer);
+      const timer = o.timeout ? setTimeout(() => {
+        timedOut = true;
+        for (const g of kernel.processes.groups.values()) sched.killGroup(g, { signal: 9, core: false });
+      }, o.timeout * 1000) : undefined;
+
       // The sandbox lasts as long as its first process, like a container's init.
       await sched.loop(() => group.exit !== undefined);
+      if (timer) clearTimeout(timer);
       const exit: ExitStatus = group.exit!;
+      if (timedOut) return { status: TIMEOUT_STATUS, exit, arch: arch.name, timedOut: true };
       return { status: exit.signal !== undefined ? 128 + exit.signal : exit.code, exit, arch: arch.name };
     } finally {
+      this.signalForeground = undefined;
       machine.close();
       vfs.ns.release();
     }

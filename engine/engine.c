@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <time.h>
+#include <signal.h>
 
 /* Layout of the shared io words (Uint32 indices); mirrored in engine/index.ts. */
 enum {
@@ -635,6 +636,43 @@ static napi_value engine_copy_from(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Ctrl-C guard for the CLI: Node learns of SIGINT only when its event loop
+ * runs, which a guest computing without syscalls never lets happen. The first
+ * SIGINT goes on to Node (and to the guest, when it next stops); a second one
+ * before Node has handled the first ends syscage at once, with a shell's 130.
+ */
+static struct sigaction previous_sigint;
+static volatile sig_atomic_t pending_sigints;
+
+static void on_host_sigint(int sig, siginfo_t *info, void *uctx) {
+  if (++pending_sigints >= 2) {
+    static const char msg[] = "\nsyscage: interrupted\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(130);
+  }
+  if (previous_sigint.sa_flags & SA_SIGINFO) previous_sigint.sa_sigaction(sig, info, uctx);
+  else if (previous_sigint.sa_handler != SIG_DFL && previous_sigint.sa_handler != SIG_IGN) previous_sigint.sa_handler(sig);
+}
+
+static napi_value install_interrupt_guard(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_host_sigint;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &previous_sigint);
+  return NULL;
+}
+
+static napi_value interrupt_handled(napi_env env, napi_callback_info info) {
+  (void)env; (void)info;
+  pending_sigints = 0;
+  return NULL;
+}
+
 static void set_int(napi_env env, napi_value obj, const char *name, int32_t value) {
   napi_value v;
   napi_create_int32(env, value, &v);
@@ -708,6 +746,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"contextRestore", NULL, engine_context_restore, NULL, NULL, NULL, napi_default, NULL},
     {"contextRegWrite", NULL, engine_context_reg_write, NULL, NULL, NULL, napi_default, NULL},
     {"copyFrom", NULL, engine_copy_from, NULL, NULL, NULL, napi_default, NULL},
+    {"installInterruptGuard", NULL, install_interrupt_guard, NULL, NULL, NULL, napi_default, NULL},
+    {"interruptHandled", NULL, interrupt_handled, NULL, NULL, NULL, napi_default, NULL},
     {"hostSeek", NULL, host_seek, NULL, NULL, NULL, napi_default, NULL},
     {"lastStop", NULL, engine_last_stop, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -25,6 +25,8 @@ interface Addon {
   contextRegWrite(ctx: object, id: number, value: number | bigint): void;
   lastStop(h: object): { memType: number; addr: bigint; intno: number; ucErr: number; message: string };
   hostSeek(fd: number, offset: number, whence: number): number;
+  installInterruptGuard(): void;
+  interruptHandled(): void;
   constants: Constants;
 }
 
@@ -54,6 +56,10 @@ function loadAddon(): Addon {
 
 const addon = loadAddon();
 export const uc = addon.constants;
+
+/** See engine.c: a second Ctrl-C before the first was handled ends the process with 130. */
+export const installInterruptGuard = (): void => addon.installInterruptGuard();
+export const interruptHandled = (): void => addon.interruptHandled();
 
 /** lseek(2) on a host descriptor: the new offset, or a negative host errno. */
 export const hostSeek = (fd: number, offset: number, whence: number): number => addon.hostSeek(fd, offset, whence);

@@ -8,7 +8,7 @@ import type { ArchOps, SyscallArgs } from "./abi";
 import { EINTR } from "./errno";
 import {
   bit, CLD_DUMPED, CLD_EXITED, CLD_KILLED, defaultAction, dequeue, encodeSiginfo, isOnStack, SA_NOCLDWAIT, SA_NODEFER,
-  SA_ONSTACK, SA_RESETHAND, SA_RESTART, SIG_DFL, SIG_IGN, SIGCHLD, SIGKILL, UNBLOCKABLE, type PendingSignal,
+  SA_ONSTACK, SA_RESETHAND, SA_RESTART, SI_USER, SIG_DFL, SIG_IGN, SIGCHLD, SIGKILL, UNBLOCKABLE, type PendingSignal,
 } from "./signal";
 import { WaitQueue } from "./waitqueue";
 import type { AddressSpace } from "./memory";
@@ -158,6 +158,11 @@ export class Kernel {
     t.signals.pending.push(info);
     this.arrivals.get(t.group)?.wake();
     this.notify(t, info.sig);
+  }
+
+  /** A signal the kernel raises for the thread itself (SIGPIPE from a write to a closed pipe or socket). */
+  sendSignal(t: Task, sig: number): void {
+    this.signalThread(t, { sig, code: SI_USER, pid: t.group.pid, uid: t.proc.uid });
   }
 
   /** kill: a signal for a process, taken by the first thread that does not block it. */

@@ -42,6 +42,11 @@ export class Scheduler {
   private readonly runq: Task[] = [];
   private readonly parked = new Map<Task, Parked>();
   private readonly wakeup = new WaitQueue();
+  /**
+   * Set while something outside the guest must be able to interrupt even a lone
+   * task that never makes a syscall (--timeout, an armed interval timer).
+   */
+  alwaysSlice: () => boolean = () => false;
   /** A guest fault: true when a handler will take the signal. */
   onFault: (t: Task, stop: Extract<RunStop, { kind: "fault" }>) => boolean = () => false;
   /** A parked task was woken by a signal instead of its event. */
@@ -137,7 +142,7 @@ export class Scheduler {
         this.finishThread(t);
         continue;
       }
-      const others = this.runq.length > 0 || this.parked.size > 0;
+      const others = this.runq.length > 0 || this.parked.size > 0 || this.alwaysSlice();
       const stop = await this.machine.run(t, others ? SLICE_US : 0);
       switch (stop.kind) {
         case "blocked":

@@ -111,3 +111,53 @@ export const sched_getaffinity: Handler = (t, a) => {
 
 /** Implements sched_yield(2). */
 export const sched_yield: Handler = () => 0;
+
+const RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
+/** USER_HZ: the unit of times(2). */
+const USER_HZ = 100;
+const bootTime = process.hrtime.bigint();
+
+/**
+ * CPU time for the sandbox: the engine runs every guest task on the Node
+ * thread, so the host's user and system time since the task started is an
+ * honest upper bound for it.
+ */
+function cpuMicros(t: Task): { user: number; system: number } {
+  const u = process.cpuUsage();
+  const elapsed = Number(process.hrtime.bigint() - t.startTime) / 1000;
+  return { user: Math.min(u.user, elapsed), system: Math.min(u.system, elapsed) };
+}
+
+/** Implements getrusage(2): times, max RSS (KiB) and zeros for the counters syscage does not keep. */
+export const getrusage: Handler = (t, a) => {
+  const who = a.int(0);
+  if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) return EINVAL;
+  const w = t.arch.wordSize;
+  const b = new Uint8Array(w === 8 ? 144 : 72), d = new DataView(b.buffer);
+  const put = (i: number, v: number) => (w === 8 ? d.setBigInt64(8 * i, BigInt(Math.floor(v)), true) : d.setInt32(4 * i, Math.floor(v), true));
+  if (who !== RUSAGE_CHILDREN) {
+    const { user, system } = cpuMicros(t);
+    put(0, user / 1e6); put(1, user % 1e6);
+    put(2, system / 1e6); put(3, system % 1e6);
+    put(4, process.memoryUsage().rss / 1024);
+  }
+  t.mm.write(a.ptr(1), b);
+  return 0;
+};
+
+/** Implements times(2): the process's clock ticks, and ticks since boot as the result. */
+export const times: Handler = (t, a) => {
+  const p = a.ptr(0);
+  if (p) {
+    const w = t.arch.wordSize;
+    const { user, system } = cpuMicros(t);
+    const b = new Uint8Array(4 * w), d = new DataView(b.buffer);
+    [user, system, 0, 0].forEach((us, i) => {
+      const ticks = Math.floor((us * USER_HZ) / 1e6);
+      if (w === 8) d.setBigInt64(8 * i, BigInt(ticks), true);
+      else d.setInt32(4 * i, ticks, true);
+    });
+    t.mm.write(p, b);
+  }
+  return Number((process.hrtime.bigint() - bootTime) / BigInt(1e9 / USER_HZ));
+};

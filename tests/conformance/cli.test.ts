@@ -90,11 +90,45 @@ describe("binaries syscage cannot run: one line, status 126", () => {
   });
 });
 
+describe("ending a guest from outside", () => {
+  test("--timeout ends a guest that never stops, with timeout(1)'s status 124", () => {
+    const started = Date.now();
+    const r = run(["run", "--timeout", "0.5", fixture("x86_64", "busy")]);
+    expect(r.status).toBe(124);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  test.each(["x86_64", "i386", "aarch64"])("%s: SIGINT to syscage reaches the guest's handler", async (arch) => {
+    const { spawn } = await import("child_process");
+    const child = spawn(process.execPath, [CLI, "run", fixture(arch, "on_sigint")], { cwd: ROOT });
+    let out = "";
+    const status = await new Promise<number | null>((resolve) => {
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.startsWith("ready\n")) child.kill("SIGINT");
+      });
+      child.on("exit", (code) => resolve(code));
+    });
+    expect({ out, status }).toEqual({ out: "ready\ngot SIGINT\n", status: 5 });
+  });
+
+  test("a second SIGINT ends a guest that never reaches a syscall, with status 130", async () => {
+    const { spawn } = await import("child_process");
+    const child = spawn(process.execPath, [CLI, "run", fixture("x86_64", "busy")], { cwd: ROOT });
+    const status = await new Promise<number | null>((resolve) => {
+      child.on("exit", (code) => resolve(code));
+      setTimeout(() => child.kill("SIGINT"), 500);
+      setTimeout(() => child.kill("SIGINT"), 900);
+    });
+    expect(status).toBe(130);
+  });
+});
+
 describe("options", () => {
   test("--help lists every option", () => {
     const r = run(["--help"]);
     expect(r.status).toBe(0);
-    for (const opt of ["--env", "--strace", "--help", "--version"]) expect(r.stdout).toContain(opt);
+    for (const opt of ["--env", "--strace", "--timeout", "--help", "--version"]) expect(r.stdout).toContain(opt);
   });
 
   test("--version prints the package version", () => {
