@@ -476,7 +476,10 @@ static napi_value engine_mmr_write(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* setPreemptible(h, on): install or remove the block hook; translated code is flushed to match. */
+/* setPreemptible(h, on): install or remove the block hook. The caller drops the
+ * translated code of executable ranges (removeCache) so every block is
+ * retranslated with or without the hook; a full TB flush would do it too, but
+ * makes Unicorn 2.0.1 touch its whole 1 GiB code buffer. */
 static napi_value engine_set_preemptible(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -491,8 +494,19 @@ static napi_value engine_set_preemptible(napi_env env, napi_callback_info info) 
     err = uc_hook_del(e->uc, e->hooks[3]);
     e->hooks[3] = 0;
   } else return NULL;
-  if (!err) err = uc_ctl_flush_tlb(e->uc);
   if (err) return throw_uc(env, "preemption hook", err);
+  return NULL;
+}
+
+/* removeCache(h, begin, end): drop translated blocks of [begin, end). */
+static napi_value engine_remove_cache(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Engine *e = get_engine(env, argv[0]);
+  if (!e) return NULL;
+  uc_err err = uc_ctl_remove_cache(e->uc, get_u64(env, argv[1]), get_u64(env, argv[2]));
+  if (err) return throw_uc(env, "remove cache", err);
   return NULL;
 }
 
@@ -619,7 +633,7 @@ static napi_value engine_context_reg_write(napi_env env, napi_callback_info info
   return NULL;
 }
 
-/* copyFrom(dst, src, addr, len): fork's copy of guest memory, host to host. */
+/* copyFrom(dst, src, addr, len): fork's copy of guest memory, host to host (page-aligned). */
 static napi_value engine_copy_from(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -632,7 +646,16 @@ static napi_value engine_copy_from(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "syscage engine: copy outside the guest window");
     return NULL;
   }
-  memcpy(dst->mem + addr, src->mem + addr, len);
+  /* Skip pages that are all zero: the fresh child reads them as zero anyway, and
+   * writing them would make an 8 MiB stack resident in every forked child.
+   * (Reading an untouched page maps the shared zero page and costs no memory.) */
+  const size_t page = 4096;
+  for (uint64_t off = 0; off < len; off += page) {
+    const uint64_t *p = (const uint64_t *)(src->mem + addr + off);
+    size_t n = len - off < page ? (len - off) / 8 : page / 8, i = 0;
+    while (i < n && p[i] == 0) i++;
+    if (i < n) memcpy(dst->mem + addr + off, src->mem + addr + off, len - off < page ? len - off : page);
+  }
   return NULL;
 }
 
@@ -741,6 +764,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"regWrite", NULL, engine_reg_write, NULL, NULL, NULL, napi_default, NULL},
     {"mmrWrite", NULL, engine_mmr_write, NULL, NULL, NULL, napi_default, NULL},
     {"run", NULL, engine_run, NULL, NULL, NULL, napi_default, NULL},
+    {"removeCache", NULL, engine_remove_cache, NULL, NULL, NULL, napi_default, NULL},
     {"setPreemptible", NULL, engine_set_preemptible, NULL, NULL, NULL, napi_default, NULL},
     {"contextSave", NULL, engine_context_save, NULL, NULL, NULL, napi_default, NULL},
     {"contextRestore", NULL, engine_context_restore, NULL, NULL, NULL, napi_default, NULL},

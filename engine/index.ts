@@ -20,6 +20,7 @@ interface Addon {
   run(h: object, pc: number | bigint, timeoutUs: number): number;
   contextSave(h: object): object;
   setPreemptible(h: object, on: boolean): void;
+  removeCache(h: object, begin: number, end: number): void;
   contextRestore(h: object, ctx: object): void;
   copyFrom(dst: object, src: object, addr: number, len: number): void;
   contextRegWrite(ctx: object, id: number, value: number | bigint): void;
@@ -190,6 +191,8 @@ export class UnicornCpu {
     if ((sliceUs > 0) !== this.preemptible) {
       this.preemptible = sliceUs > 0;
       addon.setPreemptible(this.h, this.preemptible);
+      // Retranslate the guest's code so every block has (or loses) the hook.
+      for (const r of this.regions) if (r.prot & PROT_X) addon.removeCache(this.h, r.start, r.end);
     }
     const why = addon.run(this.h, pc, sliceUs);
     if (why === 0) return { kind: "requested" };
