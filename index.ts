@@ -2,3 +2,5 @@
 export { Sandbox, LoadError, Errno, ElfError } from "./sandbox";
 export type { SandboxOptions, RunResult, SyscallHook, SyscallEvent, StdinSpec, OutputSpec } from "./sandbox";
 export type { ExitStatus } from "./kernel/task";
+/** Every Linux errno as a value hooks can return (`errno.EPERM`). */
+export * as errno from "./kernel/errno";
