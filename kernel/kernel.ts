@@ -8,7 +8,8 @@ import type { ArchOps, SyscallArgs } from "./abi";
 import { EINTR } from "./errno";
 import {
   bit, CLD_DUMPED, CLD_EXITED, CLD_KILLED, defaultAction, dequeue, encodeSiginfo, isOnStack, SA_NOCLDWAIT, SA_NODEFER,
-  SA_ONSTACK, SA_RESETHAND, SA_RESTART, SI_USER, SIG_DFL, SIG_IGN, SIGCHLD, SIGKILL, UNBLOCKABLE, type PendingSignal,
+  SA_NOCLDSTOP, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SI_USER, SIG_DFL, SIG_IGN, SIGCHLD, SIGCONT, SIGKILL, UNBLOCKABLE,
+  CLD_CONTINUED, CLD_STOPPED, type PendingSignal,
 } from "./signal";
 import { WaitQueue } from "./waitqueue";
 import type { AddressSpace } from "./memory";
@@ -147,7 +148,7 @@ export class Kernel {
   private ignored(t: Task, sig: number): boolean {
     if (t.sigmask & bit(sig)) return false;
     const a = t.sighand.get(sig);
-    return a.handler === SIG_IGN || (a.handler === SIG_DFL && (defaultAction(sig) === "ignore" || defaultAction(sig) === "stop"));
+    return a.handler === SIG_IGN || (a.handler === SIG_DFL && defaultAction(sig) === "ignore");
   }
 
   /** tkill/tgkill: a signal for one thread. */
@@ -165,10 +166,46 @@ export class Kernel {
     this.signalThread(t, { sig, code: SI_USER, pid: t.group.pid, uid: t.proc.uid });
   }
 
+  /** Group stop (do_signal_stop): no thread runs until SIGCONT; the parent may see it with WUNTRACED. */
+  private stopGroup(g: ThreadGroup, sig: number): void {
+    if (g.stopped) return;
+    g.stopped = sig;
+    g.waitEvent = "stopped";
+    const parent = g.parent;
+    if (!parent || parent.exit) return;
+    const act = [...parent.threads][0]?.sighand.get(SIGCHLD);
+    if (!(act && act.flags & SA_NOCLDSTOP)) {
+      this.signalGroup(parent, { sig: SIGCHLD, code: CLD_STOPPED, pid: g.pid, uid: [...g.threads][0]?.proc.uid ?? 0, status: sig });
+    }
+    parent.childEvents.wake();
+  }
+
+  /** SIGCONT: a stopped group runs again (and its parent may see it with WCONTINUED). */
+  private continueGroup(g: ThreadGroup): void {
+    // Stop signals still pending lose to SIGCONT, as in prepare_signal.
+    const isStop = (s: PendingSignal) => defaultAction(s.sig) === "stop" && s.sig !== SIGCONT;
+    g.signals.pending = g.signals.pending.filter((s) => !isStop(s));
+    for (const th of g.threads) th.signals.pending = th.signals.pending.filter((s) => !isStop(s));
+    if (!g.stopped) return;
+    g.stopped = undefined;
+    g.waitEvent = "continued";
+    this.sched.continueGroup(g);
+    const parent = g.parent;
+    if (!parent || parent.exit) return;
+    const act = [...parent.threads][0]?.sighand.get(SIGCHLD);
+    if (!(act && act.flags & SA_NOCLDSTOP)) {
+      this.signalGroup(parent, { sig: SIGCHLD, code: CLD_CONTINUED, pid: g.pid, uid: [...g.threads][0]?.proc.uid ?? 0, status: SIGCONT });
+    }
+    parent.childEvents.wake();
+  }
+
   /** kill: a signal for a process, taken by the first thread that does not block it. */
   signalGroup(g: ThreadGroup, info: PendingSignal): void {
     if (g.exit || g.exiting) return;
     if (info.sig === SIGKILL) return this.sched.killGroup(g, { signal: SIGKILL, core: false });
+    if (info.sig === SIGCONT) this.continueGroup(g);
+    // A new stop signal cancels a pending SIGCONT.
+    if (defaultAction(info.sig) === "stop") g.signals.pending = g.signals.pending.filter((s) => s.sig !== SIGCONT);
     const threads = [...g.threads];
     if (threads.length === 0 || this.ignored(threads[0], info.sig)) return;
     g.signals.pending.push(info);
@@ -211,8 +248,13 @@ export class Kernel {
       if (act.handler === SIG_IGN) continue;
       if (act.handler === SIG_DFL) {
         const d = defaultAction(s.sig);
-        // Stopping and continuing are not modelled yet: a stop signal is ignored.
-        if (d === "ignore" || d === "continue" || d === "stop") continue;
+        if (d === "ignore" || d === "continue") continue;
+        if (d === "stop") {
+          this.stopGroup(t.group, s.sig);
+          // The task stays put; an interrupted sleep resumes once it is continued.
+          if (intr) this.machine.restartSyscall(t, intr.nr, intr.args);
+          return;
+        }
         t.exit = { signal: s.sig, core: false };
         this.sched.killGroup(t.group, t.exit);
         return;

@@ -199,11 +199,8 @@ export class Pipe {
 
 /** One end of an anonymous pipe (Linux: pipefifo_fops on a pipefs inode). */
 export class PipeFile extends FileDescription {
-  /**
-   * `flags`: O_RDONLY or O_WRONLY plus O_NONBLOCK; `direct` is the arch's
-   * O_DIRECT bit, which makes a write end packetized (is_packetized).
-   */
-  constructor(readonly pipe: Pipe, flags: number, private readonly direct: number) {
+  /** `flags`: O_RDONLY or O_WRONLY plus O_NONBLOCK, O_DIRECT (a packetized writer: is_packetized), O_LARGEFILE. */
+  constructor(readonly pipe: Pipe, flags: number) {
     super(flags);
     pipe.open(this, this.readable, this.writable);
   }
@@ -215,7 +212,7 @@ export class PipeFile extends FileDescription {
   }
 
   override write(t: Task, data: Uint8Array): number | Errno | Block {
-    return this.pipe.write(t, data, this.nonblock, (this.flags & this.direct) !== 0);
+    return this.pipe.write(t, data, this.nonblock, (this.flags & O_DIRECT) !== 0);
   }
 
   /** FIONREAD: the bytes in the pipe. Linux: pipe_ioctl. */
@@ -236,9 +233,12 @@ export class PipeFile extends FileDescription {
   }
 }
 
-/** A new pipe's two ends: [read, write]. */
-export function createPipe(t: Task, nonblock: boolean, direct: number, packetized: boolean): [PipeFile, PipeFile] {
+/** O_DIRECT in the generic numbering file flags are kept in. */
+export const O_DIRECT = 0o40000;
+
+/** A new pipe's two ends: [read, write]; `extra` flags go on both (O_LARGEFILE). */
+export function createPipe(t: Task, nonblock: boolean, packetized: boolean, extra = 0): [PipeFile, PipeFile] {
   const pipe = new Pipe(t.proc.euid, t.proc.egid);
-  const extra = nonblock ? O_NONBLOCK : 0;
-  return [new PipeFile(pipe, O_RDONLY | extra, direct), new PipeFile(pipe, O_WRONLY | extra | (packetized ? direct : 0), direct)];
+  const both = extra | (nonblock ? O_NONBLOCK : 0);
+  return [new PipeFile(pipe, O_RDONLY | both), new PipeFile(pipe, O_WRONLY | both | (packetized ? O_DIRECT : 0))];
 }

@@ -28,6 +28,10 @@ export class ThreadGroup {
   /** exit_group or a fatal signal in progress: every thread must stop. */
   exiting: ExitStatus | undefined;
   reaped = false;
+  /** The signal that stopped the group (SIGSTOP, SIGTSTP...), while it is stopped. */
+  stopped: number | undefined;
+  /** A stop or continue the parent has not collected with WUNTRACED/WCONTINUED yet. */
+  waitEvent: "stopped" | "continued" | undefined;
   /** A vfork parent sleeps here until this process execs or exits. */
   vforkDone: WaitQueue | undefined;
   /** The signal the parent gets when this process ends (clone's CSIGNAL; SIGCHLD for fork). */

@@ -41,6 +41,8 @@ interface Parked { nr: number; args: SyscallArgs; block: Block; ready: boolean; 
 export class Scheduler {
   private readonly runq: Task[] = [];
   private readonly parked = new Map<Task, Parked>();
+  /** Runnable tasks of stopped groups, set aside until SIGCONT. */
+  private readonly stopped = new Set<Task>();
   private readonly wakeup = new WaitQueue();
   /**
    * Set while something outside the guest must be able to interrupt even a lone
@@ -76,9 +78,18 @@ export class Scheduler {
     g.exiting = status;
     for (const t of g.threads) {
       if (!t.exit) t.exit = status;
-      if (this.parked.delete(t)) this.finishThread(t);
+      if (this.parked.delete(t) || this.stopped.delete(t)) this.finishThread(t);
     }
     this.wakeup.wake();
+  }
+
+  /** SIGCONT: the group's set-aside tasks run again. */
+  continueGroup(g: ThreadGroup): void {
+    for (const t of this.stopped) {
+      if (t.group !== g) continue;
+      this.stopped.delete(t);
+      this.add(t);
+    }
   }
 
   /** End one thread quietly (execve's de_thread); its group lives on. */
@@ -119,6 +130,10 @@ export class Scheduler {
         this.finishThread(t);
         continue;
       }
+      if (t.group.stopped) {
+        this.stopped.add(t);
+        continue;
+      }
       const parked = this.parked.get(t);
       if (parked?.interrupted) {
         this.parked.delete(t);
@@ -140,6 +155,10 @@ export class Scheduler {
       this.beforeRun(t);
       if (t.exit) {
         this.finishThread(t);
+        continue;
+      }
+      if (t.group.stopped) {
+        this.stopped.add(t);
         continue;
       }
       const others = this.runq.length > 0 || this.parked.size > 0 || this.alwaysSlice();

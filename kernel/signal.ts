@@ -21,7 +21,7 @@ export const SA_NOCLDSTOP = 1, SA_NOCLDWAIT = 2, SA_SIGINFO = 4, SA_RESTORER = 0
   SA_RESTART = 0x10000000, SA_NODEFER = 0x40000000, SA_RESETHAND = 0x80000000;
 /** si_code values, include/uapi/asm-generic/siginfo.h. */
 export const SI_USER = 0, SI_KERNEL = 0x80, SI_TKILL = -6, SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPN = 2,
-  FPE_INTDIV = 1, TRAP_BRKPT = 1, CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
+  FPE_INTDIV = 1, TRAP_BRKPT = 1, CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_STOPPED = 5, CLD_CONTINUED = 6;
 
 export const bit = (sig: number): bigint => 1n << BigInt(sig - 1);
 export const UNBLOCKABLE = bit(SIGKILL) | bit(SIGSTOP);

@@ -6,6 +6,7 @@
 #                                          against fixtures/expected/ (exit 1 on
 #                                          any difference)
 #   ARCHES="x86_64 i386" scripts/...       restrict the architectures
+#   CASES="pipes sock_echo" scripts/...    restrict the cases (by name)
 #
 # For every case in fixtures/cases.json and every arch the static binary
 # fixtures/build/<arch>/<binary> (binary = case.binary, default case.name) is
@@ -46,7 +47,18 @@ SETARCH=$(command -v setarch)
 QEMU_AARCH64=$(command -v qemu-aarch64)
 ENV=$(command -v env)
 
-make -s -C fixtures
+if [ -n "${CASES:-}" ]; then
+  # Only what the chosen cases run (other fixtures may be mid-edit).
+  targets=$(node -e '
+    const only = process.argv[1].split(/\s+/).filter(Boolean);
+    const cases = JSON.parse(require("fs").readFileSync("fixtures/cases.json", "utf8"));
+    const bins = cases.filter((c) => only.includes(c.name)).map((c) => c.binary ?? c.name);
+    console.log(process.argv[2].split(" ").flatMap((a) => bins.map((b) => "build/" + a + "/" + b)).join(" "));
+  ' "$CASES" "$ARCHES")
+  make -s -C fixtures $targets
+else
+  make -s -C fixtures
+fi
 
 if [ "$check" = 1 ]; then
   out=$(mktemp -d "${TMPDIR:-/tmp}/syscage-expected.XXXXXX")
@@ -68,7 +80,9 @@ ulimit -c 0
 cases_file=$(mktemp "${TMPDIR:-/tmp}/syscage-cases.XXXXXX")
 trap 'rm -f "$cases_file"; if [ "$check" = 1 ]; then rm -rf "$out"; fi' EXIT
 node -e '
-  const cases = JSON.parse(require("fs").readFileSync("fixtures/cases.json", "utf8"));
+  const only = (process.env.CASES ?? "").split(/\s+/).filter(Boolean);
+  const cases = JSON.parse(require("fs").readFileSync("fixtures/cases.json", "utf8"))
+    .filter((c) => only.length === 0 || only.includes(c.name));
   const out = [];
   for (const c of cases) {
     const args = c.args ?? [];

@@ -47,3 +47,16 @@ export const RCV_SHUTDOWN = 1, SEND_SHUTDOWN = 2, SHUTDOWN_MASK = 3;
 /** Byte sizes of the address structures: include/uapi/linux/in.h, in6.h, un.h, socket.h. */
 export const SOCKADDR_IN_SIZE = 16, SOCKADDR_IN6_SIZE = 28, SIN6_LEN_RFC2133 = 24;
 export const SUN_PATH_OFFSET = 2, SOCKADDR_UN_SIZE = 110, SOCKADDR_STORAGE_SIZE = 128;
+
+// send/recv flags: include/linux/socket.h (glibc bits/socket.h), the same on the three arches.
+export const MSG_OOB = 0x1, MSG_PEEK = 0x2, MSG_DONTROUTE = 0x4, MSG_CTRUNC = 0x8, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40;
+export const MSG_EOR = 0x80, MSG_WAITALL = 0x100, MSG_ERRQUEUE = 0x2000, MSG_NOSIGNAL = 0x4000, MSG_MORE = 0x8000;
+export const MSG_WAITFORONE = 0x10000, MSG_FASTOPEN = 0x20000000, MSG_CMSG_CLOEXEC = 0x40000000;
+
+/** SOL_SOCKET control messages and options (asm-generic/socket.h, linux/socket.h). */
+export const SCM_RIGHTS = 1, SCM_CREDENTIALS = 2, SO_PASSCRED = 16, SO_PEERCRED = 17;
+/** SCM_MAX_FD (include/net/scm.h): descriptors one SCM_RIGHTS message may carry. */
+export const SCM_MAX_FD = 253;
+
+/** TCP_FASTOPEN_CONNECT (include/uapi/linux/tcp.h). */
+export const TCP_FASTOPEN_CONNECT = 30;

@@ -46,6 +46,8 @@ export class Net {
   readonly udpPorts = new PortTable<InetSocket>();
   /** Bound AF_UNIX abstract names; Linux hashes the socket type in, so each type has its own names. */
   readonly unixAbstract = new Map<string, UnixSocket>();
+  /** TCP Fast Open cookies a client has from servers, by destination (the tcp_fastopen_cache). */
+  readonly tfoCookies = new Set<string>();
   private readonly warned = new Set<string>();
 
   /** Report a Linux feature syscage does not have yet, once per namespace. */
@@ -60,7 +62,11 @@ const namespaces = new WeakMap<object, Net>();
 
 /** The task's network namespace. */
 export function netOf(t: Task): Net {
-  const key: object = (t as { kernel?: object }).kernel ?? t.proc;
+  return netFor((t as { kernel?: object }).kernel ?? t.proc);
+}
+
+/** The namespace of a sandbox's kernel (its tasks' netOf), created on first use. */
+export function netFor(key: object): Net {
   let net = namespaces.get(key);
   if (!net) namespaces.set(key, (net = new Net()));
   return net;

@@ -98,3 +98,19 @@ export function sameIpv6(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+export const IN6ADDR_LOOPBACK: Readonly<Uint8Array> = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
+export const INADDR_LOOPBACK = 0x7f000001;
+
+/** ::ffff:a.b.c.d for an IPv4 address (host order). */
+export function v4mapped(ip: number): Uint8Array {
+  const a = new Uint8Array(16);
+  a[10] = 0xff;
+  a[11] = 0xff;
+  new DataView(a.buffer).setUint32(12, ip >>> 0, false);
+  return a;
+}
+
+export function isV4mapped(a: Uint8Array): boolean {
+  return ipv6Type(a) === "mapped";
+}

@@ -8,7 +8,7 @@ import type { Task } from "../task";
 import {
   SO_ACCEPTCONN, SO_BINDTODEVICE, SO_BROADCAST, SO_DOMAIN, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_LINUX_LAST,
   SO_OOBINLINE, SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO_NEW, SO_RCVTIMEO_OLD, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF,
-  SO_SNDLOWAT, SO_SNDTIMEO_NEW, SO_SNDTIMEO_OLD, SO_TYPE,
+  SO_SNDLOWAT, SO_SNDTIMEO_NEW, SO_SNDTIMEO_OLD, SO_TYPE, SO_PASSCRED, SO_PEERCRED,
 } from "./constants";
 import { HZ, MAX_SCHEDULE_TIMEOUT, SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK, type Socket } from "./socket";
 
@@ -74,6 +74,7 @@ export function setSocketOption(t: Task, sock: Socket, optname: number, optval: 
       sock.reuseport = on;
       return 0;
     case SO_KEEPALIVE: sock.keepalive = on; return 0;
+    case SO_PASSCRED: sock.passcred = on; return 0;
     case SO_BROADCAST: sock.broadcast = on; return 0;
     case SO_DONTROUTE: sock.dontroute = on; return 0;
     case SO_OOBINLINE: sock.oobinline = on; return 0;
@@ -172,6 +173,16 @@ function socketOptionValue(t: Task, sock: Socket, optname: number): Uint8Array |
     case SO_PROTOCOL: return intBytes(sock.protocol);
     case SO_DOMAIN: return intBytes(sock.family);
     case SO_ERROR: return intBytes(sock.takeError()?.code ?? 0);
+    case SO_PASSCRED: return intBytes(sock.passcred ? 1 : 0);
+    case SO_PEERCRED: {
+      // struct ucred; without a peer Linux shows pid 0 and the overflow ids (cred_to_ucred).
+      const c = sock.peerCred() ?? { pid: 0, uid: 65534, gid: 65534 };
+      const b = new Uint8Array(12), d = new DataView(b.buffer);
+      d.setInt32(0, c.pid, true);
+      d.setUint32(4, c.uid, true);
+      d.setUint32(8, c.gid, true);
+      return b;
+    }
     case SO_SNDBUF: return intBytes(sock.sndbuf);
     case SO_RCVBUF: return intBytes(sock.rcvbuf);
     case SO_ACCEPTCONN: return intBytes(sock.state === "LISTEN" ? 1 : 0);

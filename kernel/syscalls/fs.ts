@@ -4,8 +4,9 @@
  * stat.ts; the stat of an open descriptor is there too.
  */
 import type { Handler, SyscallArgs } from "../abi";
-import { Errno, EBADF, EINVAL, EOPNOTSUPP, EPERM } from "../errno";
-import { PIPE_CAPACITY, FifoFile } from "../vfs/fifo";
+import { Errno, EBADF, EBUSY, EINVAL, EOPNOTSUPP, EPERM } from "../errno";
+import { FifoFile } from "../vfs/fifo";
+import { Pipe, PipeFile } from "../pipe";
 import { isPathFile, RegularFile } from "../vfs/file";
 import { closedBy, conflict, setRecordLock, F_RDLCK, F_UNLCK, F_WRLCK, type RecordLock } from "../vfs/locks";
 import { addMemfdSeals, memfdSeals } from "../vfs/memfd";
@@ -341,20 +342,37 @@ function doFcntl(t: Task, a: SyscallArgs, viaFcntl64: boolean): SysRet {
       if (t.arch.wordSize === 8 && cmd >= F_GETLK64 && cmd <= F_SETLKW64) return EINVAL;
       return recordLock(t, f, cmd, a.ptr(2), flockLayout(t, cmd, viaFcntl64));
     }
-    case F_GETPIPE_SZ:
-      return f instanceof FifoFile ? PIPE_CAPACITY : EBADF;
-    case F_SETPIPE_SZ: {
-      if (!(f instanceof FifoFile)) return EBADF;
-      const want = a.uint(2);
-      if (want > 1 << 20) return EPERM;
-      return Math.max(PIPE_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(want, 1))));
+    case F_GETPIPE_SZ: {
+      const pipe = pipeOf(f);
+      return pipe ? pipe.maxUsage * PAGE_SIZE : EBADF;
     }
+    case F_SETPIPE_SZ: return setPipeSize(t, f, a.uint(2));
     case F_GET_SEALS: return f instanceof RegularFile && f.path.mnt.source === "memfd" ? memfdSeals(f) : EINVAL;
     case F_ADD_SEALS: return f instanceof RegularFile && f.path.mnt.source === "memfd" ? addMemfdSeals(f, a.uint(2)) : EINVAL;
     case F_GETOWN: case F_GETSIG: return 0;
     case F_SETOWN: case F_SETSIG: return 0;
     default: return EINVAL;
   }
+}
+
+const PAGE_SIZE = 4096;
+/** fs.pipe-max-size: what an unprivileged process may ask for. */
+const PIPE_MAX_SIZE = 1 << 20;
+
+function pipeOf(f: FileDescription): Pipe | undefined {
+  return f instanceof PipeFile ? f.pipe : f instanceof FifoFile ? f.pipe : undefined;
+}
+
+/** Implements F_SETPIPE_SZ (Linux: pipe_set_size, round_pipe_size): a power-of-two number of pages. */
+function setPipeSize(t: Task, f: FileDescription, size: number): SysRet {
+  const pipe = pipeOf(f);
+  if (!pipe) return EBADF;
+  if (size > PIPE_MAX_SIZE && t.proc.euid !== 0) return EPERM;
+  if (size > 2 ** 31) return EINVAL;
+  const pages = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(size / PAGE_SIZE))));
+  if (pipe.buffered > pages * PAGE_SIZE) return EBUSY;
+  pipe.maxUsage = pages;
+  return pages * PAGE_SIZE;
 }
 
 /** Implements fcntl(2). */
@@ -410,6 +428,8 @@ export const ioctl: Handler = (t, a) => {
   const fd = a.int(0), req = a.uint(1);
   const f = fileOf(t, fd);
   if (f instanceof Errno) return f;
+  // An O_PATH descriptor is not a file to ioctl (fdget refuses FMODE_PATH).
+  if (isPathFile(f)) return EBADF;
   switch (req) {
     case FIOCLEX: t.fds.setCloexec(fd, true); return 0;
     case FIONCLEX: t.fds.setCloexec(fd, false); return 0;

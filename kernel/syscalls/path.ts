@@ -4,11 +4,14 @@
  * read arguments and copy results; the VFS (kernel/vfs/ops.ts) does the rest.
  */
 import type { Handler } from "../abi";
-import { EFAULT, EINVAL, ENAMETOOLONG, ERANGE, E2BIG, Errno } from "../errno";
+import { EAGAIN, EFAULT, EINVAL, ENAMETOOLONG, ERANGE, E2BIG, Errno } from "../errno";
 import { Block, type FileDescription, type SysRet } from "../file";
 import type { Task } from "../task";
 import type { OpenResult } from "../vfs/inode";
-import { fsOf } from "../vfs/namei";
+import {
+  fsOf, startAt, withResolve, RESOLVE_BENEATH, RESOLVE_CACHED, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS,
+  RESOLVE_NO_XDEV,
+} from "../vfs/namei";
 import * as vfs from "../vfs/ops";
 import { readPath } from "../vfs/ops";
 import { AT_FDCWD, AT_REMOVEDIR, O_CLOEXEC, O_CREAT, O_TMPFILE_BIT, O_TRUNC, O_WRONLY, PATH_MAX,
@@ -42,14 +45,11 @@ export const creat: Handler = (t, a) => doOpen(t, AT_FDCWD, a.ptr(0), O_CREAT | 
 
 /** struct open_how: flags, mode, resolve (u64 each); openat2 rejects what open ignores. */
 const OPEN_HOW_SIZE_VER0 = 24;
-const RESOLVE_NO_XDEV = 1, RESOLVE_NO_MAGICLINKS = 2, RESOLVE_NO_SYMLINKS = 4, RESOLVE_BENEATH = 8,
-  RESOLVE_IN_ROOT = 16, RESOLVE_CACHED = 32;
 const RESOLVE_ALL = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
 
 /**
- * Implements openat2(2) (Linux: build_open_flags with the strict checks).
- * The RESOLVE_* restrictions are accepted only when zero: syscage's walk has
- * none of them yet, and refusing is safer than ignoring.
+ * Implements openat2(2) (Linux: build_open_flags with the strict checks, and
+ * the RESOLVE_* restrictions applied by the walk).
  */
 export const openat2: Handler = (t, a) => {
   const size = a.ulong(3);
@@ -66,8 +66,17 @@ export const openat2: Handler = (t, a) => {
   if (resolve & ~BigInt(RESOLVE_ALL)) return EINVAL;
   if (mode & ~0o7777n) return EINVAL;
   if (mode !== 0n && !(f & (O_CREAT | O_TMPFILE_BIT))) return EINVAL;
-  if (resolve !== 0n) return EINVAL;
-  return doOpen(t, a.int(0), a.ptr(1), Number(flags), Number(mode));
+  const r = Number(resolve);
+  if ((r & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) === (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) return EINVAL;
+  // Everything is "cached" here, but creating or truncating never is (Linux: EAGAIN).
+  if (r & RESOLVE_CACHED && f & (O_CREAT | O_TRUNC | O_TMPFILE_BIT)) return EAGAIN;
+  const dirfd = a.int(0);
+  const path = readPath(t, a.ptr(1));
+  if (path instanceof Errno) return path;
+  const base = startAt(t, dirfd);
+  if (base instanceof Errno && (path[0] !== "/" || r & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))) return base;
+  const opened = withResolve(r, base instanceof Errno ? fsOf(t).root : base, () => vfs.openAt(t, dirfd, path, f, Number(mode)));
+  return install(t, opened, (f & O_CLOEXEC) !== 0);
 };
 
 /** Run `op` on a path argument. */

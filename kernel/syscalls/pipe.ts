@@ -5,26 +5,25 @@ import { EFD_SEMAPHORE, EventFdFile } from "../eventfd";
 import { O_NONBLOCK, type SysRet } from "../file";
 import { createPipe } from "../pipe";
 import type { Task } from "../task";
+import { O_DIRECT, O_LARGEFILE, openFlagsFromGuest } from "../vfs/types";
 
 const O_CLOEXEC = 0o2000000;
 /** O_NOTIFICATION_PIPE is O_EXCL (include/uapi/linux/watch_queue.h). */
 const O_NOTIFICATION_PIPE = 0o200;
 
-/** O_DIRECT: asm-generic's 040000, arm64's own 0200000. */
-function oDirect(t: Task): number {
-  return t.arch.name === "aarch64" ? 0o200000 : 0o40000;
-}
-
 /**
  * Linux: do_pipe2 — the flags, then both descriptors, then the copy to the
  * caller (EFAULT leaves no descriptor behind).
  */
-function doPipe(t: Task, fildes: number, flags: number): SysRet {
-  const direct = oDirect(t);
-  if (flags & ~(O_CLOEXEC | O_NONBLOCK | direct | O_NOTIFICATION_PIPE)) return EINVAL;
+function doPipe(t: Task, fildes: number, guestFlags: number): SysRet {
+  // File flags are kept in asm-generic's numbering (O_DIRECT differs on arm64) and converted back by F_GETFL.
+  const flags = openFlagsFromGuest(t.arch.name, guestFlags);
+  if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE)) return EINVAL;
   // A notification pipe needs CONFIG_WATCH_QUEUE; syscage answers as a kernel built without it.
   if (flags & O_NOTIFICATION_PIPE) return ENOPKG;
-  const [r, w] = createPipe(t, (flags & O_NONBLOCK) !== 0, direct, (flags & direct) !== 0);
+  // 64-bit kernels open every file O_LARGEFILE (force_o_largefile); compat tasks' pipes are not.
+  const extra = t.arch.wordSize === 8 ? O_LARGEFILE : 0;
+  const [r, w] = createPipe(t, (flags & O_NONBLOCK) !== 0, (flags & O_DIRECT) !== 0, extra);
   const cloexec = (flags & O_CLOEXEC) !== 0;
   const rfd = t.fds.install(r, cloexec);
   if (rfd instanceof Errno) {

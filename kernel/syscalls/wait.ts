@@ -9,24 +9,43 @@ import type { ExitStatus, Task } from "../task";
 const WNOHANG = 1, WUNTRACED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x01000000;
 const __WNOTHREAD = 0x20000000, __WALL = 0x40000000, __WCLONE = 0x80000000;
 const P_ALL = 0, P_PID = 1, P_PGID = 2;
-const SIGCHLD = 17, CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
+const SIGCHLD = 17, SIGCONT = 18, CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_STOPPED = 5, CLD_CONTINUED = 6;
 
-/** The wait status word: code << 8, or the signal with 0x80 for a core dump. */
-function waitStatus(s: ExitStatus): number {
+/** The wait status word: code << 8, the signal (0x80 for a core dump), sig << 8 | 0x7f when stopped, 0xffff when continued. */
+function waitStatus(ev: ChildEvent): number {
+  if (ev.kind === "stopped") return (ev.sig << 8) | 0x7f;
+  if (ev.kind === "continued") return 0xffff;
+  const s = ev.status;
   return s.signal === undefined ? (s.code & 0xff) << 8 : s.signal | (s.core ? 0x80 : 0);
 }
 
+/** wait4 always collects exits (WEXITED is implied); this private bit says so to waitFor. */
+const WAIT4_EXITS = 0x10000000;
+
 type Selector = (g: ThreadGroup) => boolean;
 
-/** The common core of wait4 and waitid: find a zombie child, or sleep until one appears. */
-function waitFor(t: Task, select: Selector, options: number, report: (g: ThreadGroup) => SysRet): SysRet {
+/** What a waiter can collect from a child: its end, or (when asked for) a stop or a continue. */
+type ChildEvent = { kind: "exit"; status: ExitStatus } | { kind: "stopped"; sig: number } | { kind: "continued" };
+
+/** The common core of wait4 and waitid: find a child with something to report, or sleep until one has. */
+function waitFor(t: Task, select: Selector, options: number, report: (g: ThreadGroup, ev: ChildEvent) => SysRet): SysRet {
   const candidates = [...t.group.children].filter(select);
   if (candidates.length === 0) return ECHILD;
-  const zombie = candidates.find((g) => g.zombie);
+  const zombie = options & (WEXITED | WAIT4_EXITS) ? candidates.find((g) => g.zombie) : undefined;
   if (zombie) {
-    const r = report(zombie);
+    const r = report(zombie, { kind: "exit", status: zombie.exit! });
     if (!(options & WNOWAIT)) t.kernel.reap(zombie);
     return r;
+  }
+  const stopped = options & WUNTRACED ? candidates.find((g) => g.waitEvent === "stopped" && g.stopped) : undefined;
+  if (stopped) {
+    if (!(options & WNOWAIT)) stopped.waitEvent = undefined;
+    return report(stopped, { kind: "stopped", sig: stopped.stopped! });
+  }
+  const continued = options & WCONTINUED ? candidates.find((g) => g.waitEvent === "continued") : undefined;
+  if (continued) {
+    if (!(options & WNOWAIT)) continued.waitEvent = undefined;
+    return report(continued, { kind: "continued" });
   }
   if (options & WNOHANG) return 0;
   return new Block(t.group.childEvents.wait(), () => waitFor(t, select, options, report));
@@ -44,8 +63,8 @@ export const wait4: Handler = (t, a) => {
   const pid = a.int(0), statusp = a.ptr(1), options = a.int(2), rusage = a.ptr(3);
   if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE)) return EINVAL;
   if (pid === -2147483648) return ESRCH; // INT_MIN cannot be negated into a pgid
-  return waitFor(t, byPid(t, pid), options, (g) => {
-    if (statusp) t.mm.setU32(statusp, waitStatus(g.exit!));
+  return waitFor(t, byPid(t, pid), options | WAIT4_EXITS, (g, ev) => {
+    if (statusp) t.mm.setU32(statusp, waitStatus(ev));
     if (rusage) t.mm.write(rusage, new Uint8Array(t.arch.wordSize === 8 ? 144 : 72));
     return g.pid;
   });
@@ -55,8 +74,8 @@ export const wait4: Handler = (t, a) => {
 export const waitpid: Handler = (t, a) => {
   const pid = a.int(0), statusp = a.ptr(1), options = a.int(2);
   if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE)) return EINVAL;
-  return waitFor(t, byPid(t, pid), options, (g) => {
-    if (statusp) t.mm.setU32(statusp, waitStatus(g.exit!));
+  return waitFor(t, byPid(t, pid), options | WAIT4_EXITS, (g, ev) => {
+    if (statusp) t.mm.setU32(statusp, waitStatus(ev));
     return g.pid;
   });
 };
@@ -71,27 +90,34 @@ export const waitid: Handler = (t, a) => {
   else if (idtype === P_PID) { if (id <= 0) return EINVAL; select = (g) => g.pid === id; }
   else if (idtype === P_PGID) { if (id < 0) return EINVAL; const pg = id || t.group.pgid; select = (g) => g.pgid === pg; }
   else return EINVAL;
-  const r = waitFor(t, select, options, (g) => {
-    if (infop) writeChildInfo(t, infop, g);
+  const r = waitFor(t, select, options, (g, ev) => {
+    if (infop) writeChildInfo(t, infop, g, ev);
     return 0;
   });
   // With WNOHANG and nothing to report, Linux zeroes si_pid (and si_signo) so the caller can tell.
-  if (r === 0 && options & WNOHANG && infop && ![...t.group.children].some((g) => select(g) && g.zombie)) {
+  if (r === 0 && options & WNOHANG && infop && ![...t.group.children].some((g) => select(g) && (g.zombie || g.waitEvent))) {
     t.mm.write(infop, new Uint8Array(128));
   }
   return r;
 };
 
 /** siginfo_t for a child's exit: the union starts after three ints, aligned to the word size. */
-function writeChildInfo(t: Task, p: number, g: ThreadGroup): void {
-  const s = g.exit!;
+function writeChildInfo(t: Task, p: number, g: ThreadGroup, ev: ChildEvent): void {
   const b = new Uint8Array(128), d = new DataView(b.buffer);
   const u = t.arch.wordSize === 8 ? 16 : 12;
+  let code: number, status: number;
+  if (ev.kind === "stopped") [code, status] = [CLD_STOPPED, ev.sig];
+  else if (ev.kind === "continued") [code, status] = [CLD_CONTINUED, SIGCONT];
+  else {
+    const s = ev.status;
+    code = s.signal === undefined ? CLD_EXITED : s.core ? CLD_DUMPED : CLD_KILLED;
+    status = s.signal ?? s.code;
+  }
   d.setInt32(0, SIGCHLD, true);
-  d.setInt32(8, s.signal === undefined ? CLD_EXITED : s.core ? CLD_DUMPED : CLD_KILLED, true);
+  d.setInt32(8, code, true);
   d.setInt32(u, g.pid, true);
   d.setUint32(u + 4, t.proc.uid, true);
-  d.setInt32(u + 8, s.signal ?? s.code, true);
+  d.setInt32(u + 8, status, true);
   t.mm.write(p, b);
 }
 

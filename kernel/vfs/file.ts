@@ -4,12 +4,14 @@
  * store, directories with a getdents cursor, and O_PATH descriptors.
  */
 import { EBADF, EINVAL, EISDIR, ENXIO, EOVERFLOW, type Errno } from "../errno";
-import { FileDescription, type ReadResult, type StatInfo } from "../file";
+import { FileDescription, type ReadResult, type StatInfo, type SysRet } from "../file";
 import type { Task } from "../task";
 import type { Inode, VfsPath } from "./inode";
 import { released } from "./locks";
-import { O_APPEND, O_PATH, DT_DIR, type DirEntry } from "./types";
+import { O_APPEND, O_PATH, type DirEntry } from "./types";
 
+/** FIONREAD, include/uapi/asm-generic/ioctls.h. */
+const FIONREAD = 0x541b;
 export const SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2, SEEK_DATA = 3, SEEK_HOLE = 4;
 /** The largest offset the VFS accepts (Linux's MAX_LFS_FILESIZE is 2^63-1; JS numbers stop being exact at 2^53). */
 export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
@@ -102,6 +104,14 @@ export class RegularFile extends VfsFile {
   }
 
   override sync(): number | Errno { return this.data.sync(); }
+
+  /** FIONREAD on a regular file: the bytes from the position to the end (do_vfs_ioctl). */
+  override ioctl(t: Task, request: number, arg: number): SysRet {
+    if (request !== FIONREAD) return super.ioctl(t, request, arg);
+    t.mm.setU32(arg, Math.max(0, Math.min(this.data.size() - this.pos, 0x7fffffff)));
+    return 0;
+  }
+
   override release(): void {
     super.release();
     this.data.close();
@@ -150,4 +160,3 @@ export class DirFile extends VfsFile {
   override sync(): number { return 0; }
 }
 
-export const dirEntry = (name: string, ino: number, type = DT_DIR): DirEntry => ({ name, ino, type });

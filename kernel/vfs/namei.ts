@@ -11,14 +11,14 @@
  *
  * So no walk can leave the tree that setup.ts built from the given mounts.
  */
-import { EACCES, EFAULT, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EBADF, EROFS, Errno } from "../errno";
+import { EACCES, EFAULT, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EBADF, EROFS, EXDEV, Errno } from "../errno";
 import { PAGE_SIZE } from "../memory";
 import type { Task } from "../task";
 import type { FsContext } from "./context";
 import { defaultContext } from "./setup";
 import { VfsFile } from "./file";
 import { Dentry, type Inode, type VfsPath } from "./inode";
-import { AT_FDCWD, MAXSYMLINKS, MAY_EXEC, MAY_READ, MAY_WRITE, NAME_MAX, PATH_MAX, S_IFMT, S_ISVTX,
+import { AT_FDCWD, MAXSYMLINKS, MAY_EXEC, MAY_READ, MAY_WRITE, NAME_MAX, PATH_MAX, S_ISVTX,
   isDir, isLnk, type Cred } from "./types";
 
 /** The task's filesystem context; a task built without one gets the synthetic default view (no host files). */
@@ -88,6 +88,37 @@ export function startAt(t: Task, dirfd: number): VfsPath | Errno {
   return f.path;
 }
 
+/** openat2's RESOLVE_* restrictions (include/uapi/linux/openat2.h). */
+export const RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04,
+  RESOLVE_BENEATH = 0x08, RESOLVE_IN_ROOT = 0x10, RESOLVE_CACHED = 0x20;
+
+/** The restrictions of the openat2 call in progress, relative to its starting directory. */
+interface Restriction { flags: number; base: VfsPath }
+let restriction: Restriction | undefined;
+
+/** Run `f` (one openat2's lookups, synchronously) under RESOLVE_* `flags` relative to `base`. */
+export function withResolve<T>(flags: number, base: VfsPath, f: () => T): T {
+  const prev = restriction;
+  restriction = flags ? { flags, base } : undefined;
+  try {
+    return f();
+  } finally {
+    restriction = prev;
+  }
+}
+
+const restricted = (flag: number): boolean => restriction !== undefined && (restriction.flags & flag) !== 0;
+
+/** Where "/" is for this lookup: the process root, or the starting directory under RESOLVE_IN_ROOT. */
+function rootOf(t: Task): VfsPath {
+  return restricted(RESOLVE_IN_ROOT) ? restriction!.base : fsOf(t).root;
+}
+
+/** An absolute path or symlink: EXDEV under RESOLVE_BENEATH, else the lookup's root. */
+function absoluteStart(t: Task): VfsPath | Errno {
+  return restricted(RESOLVE_BENEATH) ? EXDEV : rootOf(t);
+}
+
 /** The topmost mount stacked on `p`, if any. */
 function crossMounts(t: Task, p: VfsPath): VfsPath {
   const ns = fsOf(t).ns;
@@ -101,7 +132,7 @@ function crossMounts(t: Task, p: VfsPath): VfsPath {
 
 /** The parent of a directory, as `..` finds it (Linux: follow_dotdot). */
 export function dotdot(t: Task, p: VfsPath): VfsPath {
-  const root = fsOf(t).root;
+  const root = rootOf(t);
   for (;;) {
     if (samePath(p, root)) return p;
     if (p.d === p.mnt.rootDentry || !p.d.parent) {
@@ -119,18 +150,29 @@ interface WalkState { links: number }
 /** One component: lookup, mount crossing; symlinks are the caller's. */
 function step(t: Task, dir: VfsPath, name: string): VfsPath | Errno {
   if (name === ".") return dir;
-  if (name === "..") return dotdot(t, dir);
+  if (name === "..") {
+    if (restricted(RESOLVE_BENEATH) && samePath(dir, restriction!.base)) return EXDEV;
+    const up = dotdot(t, dir);
+    return restricted(RESOLVE_NO_XDEV) && up.mnt !== dir.mnt ? EXDEV : up;
+  }
   if (name.length > NAME_MAX) return ENAMETOOLONG;
   const child = dir.d.inode.lookup(t, name);
   if (child instanceof Errno) return child;
-  return crossMounts(t, { mnt: dir.mnt, d: new Dentry(name, dir.d, child) });
+  const next = crossMounts(t, { mnt: dir.mnt, d: new Dentry(name, dir.d, child) });
+  return restricted(RESOLVE_NO_XDEV) && next.mnt !== dir.mnt ? EXDEV : next;
 }
 
 /** Follow the symlink at `link`, found in directory `dir`. */
 function followLink(t: Task, dir: VfsPath, link: VfsPath, st: WalkState): VfsPath | Errno {
   if (++st.links > MAXSYMLINKS) return ELOOP;
+  if (restricted(RESOLVE_NO_SYMLINKS)) return ELOOP;
   const inode = link.d.inode;
-  if (inode.jump) return inode.jump(t, link);
+  if (inode.jump) {
+    if (restricted(RESOLVE_NO_MAGICLINKS)) return ELOOP;
+    if (restricted(RESOLVE_BENEATH | RESOLVE_IN_ROOT)) return EXDEV;
+    const to = inode.jump(t, link);
+    return !(to instanceof Errno) && restricted(RESOLVE_NO_XDEV) && to.mnt !== link.mnt ? EXDEV : to;
+  }
   const target = inode.readlink(t);
   if (target instanceof Errno) return target;
   if (target === "") return ENOENT;
@@ -139,7 +181,9 @@ function followLink(t: Task, dir: VfsPath, link: VfsPath, st: WalkState): VfsPat
 
 function walkFrom(t: Task, start: VfsPath, path: string, follow: boolean, st: WalkState): VfsPath | Errno {
   if (path === "") return ENOENT;
-  let cur = path[0] === "/" ? fsOf(t).root : start;
+  const from = path[0] === "/" ? absoluteStart(t) : start;
+  if (from instanceof Errno) return from;
+  let cur = from;
   const names = path.split("/").filter((c) => c !== "");
   const trailingSlash = path.endsWith("/") && names.length > 0;
   const cred = credOf(t);
@@ -184,10 +228,12 @@ export function resolveParent(t: Task, start: VfsPath, path: string): ParentWalk
   const names = path.split("/").filter((c) => c !== "");
   const trailingSlash = path.endsWith("/") && names.length > 0;
   const absolute = path[0] === "/";
-  if (names.length === 0) return { dir: absolute ? fsOf(t).root : start, name: "/", kind: "root", trailingSlash: false };
+  const top = absolute ? absoluteStart(t) : start;
+  if (top instanceof Errno) return top;
+  if (names.length === 0) return { dir: top, name: "/", kind: "root", trailingSlash: false };
   const last = names[names.length - 1];
   const prefix = (absolute ? "/" : "") + names.slice(0, -1).join("/");
-  let dir: VfsPath | Errno = prefix === "" ? start : resolve(t, start, prefix, true);
+  let dir: VfsPath | Errno = prefix === "" ? top : resolve(t, start, prefix, true);
   if (dir instanceof Errno) return dir;
   if (!isDir(dir.d.inode.mode)) return ENOTDIR;
   const denied = permission(credOf(t), dir.d.inode, MAY_EXEC);
@@ -224,5 +270,3 @@ export function pathOf(t: Task, p: VfsPath): string | undefined {
   return undefined;
 }
 
-/** The type bits of an inode. */
-export const typeOf = (i: Inode): number => i.mode & S_IFMT;

@@ -18,7 +18,7 @@ import {
 import { RENAME_EXCHANGE, RENAME_NOREPLACE } from "./tmpfs";
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, MAXSYMLINKS, MAY_EXEC, MAY_READ, MAY_WRITE,
-  O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_PATH,
+  O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_PATH,
   O_RDONLY, O_TMPFILE, O_TMPFILE_BIT, O_TRUNC, O_WRONLY, O_RDWR, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG,
   S_IFSOCK, S_ISGID, S_ISUID, S_IFLNK, DT_DIR, isDir, isLnk, isReg, type Cred, type DirEntry, type SetAttr,
 } from "./types";
@@ -81,8 +81,8 @@ export function listDir(t: Task, p: VfsPath): DirEntry[] | Errno {
 
 /** The status flags an open description keeps (Linux: do_dentry_open drops the creation flags). */
 function keptFlags(t: Task, flags: number): number {
-  // 64-bit kernels force O_LARGEFILE (force_o_largefile); i386 keeps what the program passed.
-  const large = t.arch.wordSize === 8 ? O_LARGEFILE : 0;
+  // 64-bit kernels force O_LARGEFILE (force_o_largefile); i386 keeps what the program passed; O_PATH drops it.
+  const large = t.arch.wordSize === 8 && !(flags & O_PATH) ? O_LARGEFILE : 0;
   return (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | large;
 }
 

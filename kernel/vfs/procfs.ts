@@ -10,7 +10,7 @@ import { FileDescription, S_IFIFO, S_IFSOCK } from "../file";
 import type { Task } from "../task";
 import { fdPath } from "./ops";
 import { VfsFile, RegularFile, DirFile } from "./file";
-import { Dentry, Filesystem, Inode, PROC_SUPER_MAGIC, baseStat, type OpenResult, type StatFs, type VfsPath } from "./inode";
+import { Dentry, Filesystem, Inode, PROC_SUPER_MAGIC, type OpenResult, type StatFs, type VfsPath } from "./inode";
 import { fsOf, pathOf, resolve } from "./namei";
 import { SynthDir, SynthFile, SynthLink, type Maker, type Render, type Store } from "./synth";
 import { sysctls } from "./sysctl";

@@ -231,7 +231,7 @@ export class TmpNode extends TmpInode {
   fifo: Fifo | undefined;
   size(): number { return 0; }
   override open(t: Task, flags: number, path: VfsPath): OpenResult {
-    if ((this.modeBits & S_IFMT) === S_IFIFO) return openFifo(t, (this.fifo ??= new Fifo()), flags, path);
+    if ((this.modeBits & S_IFMT) === S_IFIFO) return openFifo(t, (this.fifo ??= new Fifo(this.owner, this.group)), flags, path);
     return super.open(t, flags, path);
   }
 }

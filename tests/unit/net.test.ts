@@ -1149,10 +1149,12 @@ describe("socketcall (i386)", () => {
     expect(e.f.ret(net.socketcall, 1, lastTwoWords)).toBe("EFAULT"); // socket: 3 words
   });
 
-  test("sub-calls not implemented yet: ENOSYS and a warning", () => {
+  test("every sub-call is served: SYS_CONNECT reaches connect (EBADF, then ECONNREFUSED)", () => {
     const e = new Env({ wordSize: 4 });
-    expect(e.f.ret(net.socketcall, 3, words(e, 0, 0, 0))).toBe("ENOSYS");
-    expect(e.warnings).toEqual(["syscage: socketcall connect is not implemented"]);
+    expect(e.f.ret(net.socketcall, 3, words(e, 5, 0, 0))).toBe("EBADF");
+    const fd = e.socket(AF_INET, SOCK_STREAM);
+    expect(e.f.ret(net.socketcall, 3, words(e, fd, e.sin("127.0.0.1", 9), 16))).toBe("ECONNREFUSED");
+    expect(e.warnings).toEqual([]);
   });
 });
 

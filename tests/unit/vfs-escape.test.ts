@@ -253,3 +253,42 @@ describe("mount modes", () => {
     secretIntact();
   });
 });
+
+describe("openat2 RESOLVE_* (values from Linux 6.18)", () => {
+  const RESOLVE_NO_XDEV = 1, RESOLVE_NO_MAGICLINKS = 2, RESOLVE_NO_SYMLINKS = 4, RESOLVE_BENEATH = 8, RESOLVE_IN_ROOT = 16,
+    RESOLVE_CACHED = 32;
+  const how = (flags: number, resolve: number): Buffer => {
+    const b = Buffer.alloc(24);
+    b.writeBigUInt64LE(BigInt(flags), 0);
+    b.writeBigUInt64LE(BigInt(resolve), 16);
+    return b;
+  };
+  const ok = (r: string | number) => (typeof r === "number" ? "ok" : r);
+
+  test("beneath, in-root, no symlinks, no magic links, no crossing, cached", () => {
+    fs.symlinkSync("/inside.txt", path.join(S, "mnt", "sub", "absin"));
+    fs.symlinkSync("../sub/deep.txt", path.join(S, "mnt", "sub", "upin"));
+    fs.symlinkSync("deep.txt", path.join(S, "mnt", "sub", "relin"));
+    const v = mounted();
+    const d = v.sys("open", "/data/sub", O_RDONLY | O_DIRECTORY) as number;
+    const o2 = (dfd: number, p: string, flags: number, resolve: number) => ok(v.sys("openat2", dfd, p, how(flags, resolve), 24));
+    expect(o2(d, "../sub/deep.txt", 0, RESOLVE_BENEATH)).toBe("EXDEV");
+    expect(o2(d, "deep.txt", 0, RESOLVE_BENEATH)).toBe("ok");
+    expect(o2(d, "/data/sub/deep.txt", 0, RESOLVE_BENEATH)).toBe("EXDEV");
+    expect(o2(d, "upin", 0, RESOLVE_BENEATH)).toBe("EXDEV");
+    expect(o2(d, "absin", 0, RESOLVE_BENEATH)).toBe("EXDEV");
+    expect(o2(d, "/deep.txt", 0, RESOLVE_IN_ROOT)).toBe("ok");
+    expect(o2(d, "../../../deep.txt", 0, RESOLVE_IN_ROOT)).toBe("ok");
+    expect(o2(d, "absin", 0, RESOLVE_IN_ROOT)).toBe("ENOENT"); // "/inside.txt" inside sub
+    expect(o2(d, "relin", 0, RESOLVE_NO_SYMLINKS)).toBe("ELOOP");
+    expect(o2(d, "relin", O_PATH | O_NOFOLLOW, RESOLVE_NO_SYMLINKS)).toBe("ok");
+    expect(o2(AT_FDCWD, "/proc/self/cwd", 0, RESOLVE_NO_MAGICLINKS)).toBe("ELOOP");
+    expect(o2(AT_FDCWD, "/proc/self/cwd", 0, RESOLVE_NO_SYMLINKS)).toBe("ELOOP");
+    expect(o2(AT_FDCWD, "/data/inside.txt", 0, RESOLVE_NO_XDEV)).toBe("EXDEV");
+    expect(o2(d, "deep.txt", O_WRONLY | O_CREAT, RESOLVE_CACHED)).toBe("EAGAIN");
+    expect(o2(d, "deep.txt", 0, RESOLVE_BENEATH | RESOLVE_IN_ROOT)).toBe("EINVAL");
+    expect(o2(99, "/data", 0, 0)).toBe("ok");
+    expect(o2(99, "/data", 0, RESOLVE_IN_ROOT)).toBe("EBADF");
+    expect(o2(d, "deep.txt", 0, 64)).toBe("EINVAL");
+  });
+});

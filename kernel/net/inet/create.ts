@@ -10,7 +10,7 @@ import {
 } from "../constants";
 import { registerFamily } from "../families";
 import type { Net } from "../netns";
-import type { Socket } from "../socket";
+import { ownerOf, type Socket } from "../socket";
 import { TcpSocket } from "./tcp";
 import { UdpSocket } from "./udp";
 
@@ -21,8 +21,8 @@ interface Protosw {
   create: (t: Task, net: Net, family: number, type: number) => Socket | Errno;
 }
 
-const tcp: Protosw["create"] = (t, net, family, type) => new TcpSocket(net, t, family, type);
-const udp: Protosw["create"] = (t, net, family, type) => new UdpSocket(net, t, family, type);
+const tcp: Protosw["create"] = (t, net, family, type) => new TcpSocket(net, ownerOf(t), family, type);
+const udp: Protosw["create"] = (t, net, family, type) => new UdpSocket(net, ownerOf(t), family, type);
 /** Ping sockets: ping_init_sock refuses groups outside net.ipv4.ping_group_range, which is empty ("1 0") by default. */
 const ping: Protosw["create"] = () => EACCES;
 /** Raw sockets need CAP_NET_RAW, which the sandbox grants to no one. */

@@ -15,9 +15,9 @@ import {
 import type { Net, PortTable } from "../netns";
 import {
   familyOf, IN6ADDR_ANY, INADDR_ANY, ipv4Of, ipv4Type, ipv6NeedsScopeId, ipv6Of, ipv6Type, LOOPBACK4_IPV6, LOOPBACK_IFINDEX,
-  mappedIpv4, portOf, sameIpv6, scopeIdOf, sockaddrIn, sockaddrIn6,
+  mappedIpv4, portOf, sameIpv6, scopeIdOf, sockaddrIn, sockaddrIn6, v4mapped,
 } from "../sockaddr";
-import { SOCK_BINDADDR_LOCK, SOCK_BINDPORT_LOCK, Socket } from "../socket";
+import { SOCK_BINDADDR_LOCK, SOCK_BINDPORT_LOCK, Socket, type Owner } from "../socket";
 import { definedUpTo, putIntOption, unknownOption } from "../sockopt";
 
 /** Root in the sandbox holds every capability (CAP_NET_BIND_SERVICE included); other users none. */
@@ -46,9 +46,12 @@ export abstract class InetSocket extends Socket {
   ipv6only: boolean;
   /** sk_bound_dev_if: set by a scoped IPv6 bind; sockets on different devices never conflict. */
   boundDevIf = 0;
+  /** inet_daddr / sk_v6_daddr (16 bytes, IPv4 mapped) and inet_dport of a connected socket; dport 0: none. */
+  daddr6: Uint8Array = IN6ADDR_ANY.slice();
+  dport = 0;
 
-  constructor(net: Net, t: Task, family: number, type: number, protocol: number, buffers: { sndbuf: number; rcvbuf: number }) {
-    super(net, t, family, type, protocol, buffers);
+  constructor(net: Net, owner: Owner, family: number, type: number, protocol: number, buffers: { sndbuf: number; rcvbuf: number }) {
+    super(net, owner, family, type, protocol, buffers);
     this.ipv6only = family === AF_INET6 && net.sysctl.bindv6only !== 0;
   }
 
@@ -127,6 +130,22 @@ export abstract class InetSocket extends Socket {
     if (!this.num) return;
     this.ports.remove(this.num, this);
     this.num = 0;
+  }
+
+  /** The bound or chosen local address as 16 bytes (IPv4 mapped). */
+  localAddr6(): Uint8Array {
+    if (this.family === AF_INET) return v4mapped(this.rcvSaddr);
+    return this.rcvSaddr6.slice();
+  }
+
+  /** Take `addr` (16 bytes) as the local address, as a connect's source selection does. */
+  setLocal(addr: Uint8Array): void {
+    if (this.family === AF_INET) {
+      this.rcvSaddr = mappedIpv4(addr);
+      return;
+    }
+    this.rcvSaddr6 = addr.slice();
+    this.rcvSaddr = ipv6Type(addr) === "mapped" ? mappedIpv4(addr) : LOOPBACK4_IPV6;
   }
 
   /** inet_reset_saddr. */
@@ -213,9 +232,16 @@ export abstract class InetSocket extends Socket {
 
   // --- names, shutdown -------------------------------------------------------------
 
-  /** Linux: inet_getname / inet6_getname; there is no peer until connect exists. */
-  override getname(peer: boolean): Uint8Array | Errno {
-    if (peer) return ENOTCONN;
+  /** Whether getpeername has a peer to show (inet_getname: a port, and for TCP a state past SYN_SENT). */
+  protected get hasPeer(): boolean { return this.dport !== 0; }
+
+  /** Linux: inet_getname / inet6_getname; accept() asks without the state check (peer == 2). */
+  override getname(peer: boolean, strict = true): Uint8Array | Errno {
+    if (peer) {
+      if (!this.dport || (strict && !this.hasPeer)) return ENOTCONN;
+      if (this.family === AF_INET) return sockaddrIn(this.dport, mappedIpv4(this.daddr6));
+      return sockaddrIn6(this.dport, this.daddr6, 0);
+    }
     if (this.family === AF_INET) return sockaddrIn(this.sport, this.rcvSaddr);
     const scope = ipv6NeedsScopeId(this.rcvSaddr6) ? this.boundDevIf : 0; // ipv6_iface_scope_id
     return sockaddrIn6(this.sport, this.rcvSaddr6, scope);
@@ -236,13 +262,13 @@ export abstract class InetSocket extends Socket {
         break;
       case "CLOSE":
         this.shutdownMask |= mask;
-        this.readers.wakeAll();
+        this.changed();
         return ENOTCONN;
       default:
         this.shutdownMask |= mask;
         break;
     }
-    this.readers.wakeAll();
+    this.changed();
     return 0;
   }
 
@@ -254,6 +280,8 @@ export abstract class InetSocket extends Socket {
     this.state = "CLOSE";
     this.sockState = "UNCONNECTED";
     this.shutdownMask = 0;
+    this.dport = 0;
+    this.daddr6 = IN6ADDR_ANY.slice();
     if (!(this.userlocks & SOCK_BINDPORT_LOCK)) this.putPort();
     if (!(this.userlocks & SOCK_BINDADDR_LOCK)) this.resetSaddr();
   }
