@@ -13,6 +13,10 @@ import { SignalHandlers, ThreadSignals } from "./signal";
 /** Process-wide settings the kernel reads (identity, names, limits). */
 export interface ProcessInfo {
   uid: number; gid: number; euid: number; egid: number;
+  /** Saved set-user and set-group ids (setresuid), and supplementary groups. */
+  suid?: number; sgid?: number; groups?: number[];
+  /** The task name prctl(PR_SET_NAME) gives (/proc/self/comm); the executable's name when unset. */
+  comm?: string;
   hostname: string;
   /** The guest's view of its executable (readlink /proc/self/exe, AT_EXECFN). */
   exePath: string;

@@ -1,6 +1,7 @@
 /** Every syscall handler, by Linux name. One handler serves every arch whose table has the name. */
 import type { Handler } from "../abi";
 import * as clone from "./clone";
+import * as cred from "./cred";
 import * as attr from "./attr";
 import * as dirent from "./dirent";
 import * as fileops from "./fileops";
@@ -25,6 +26,7 @@ const { oldSelect, ...pollByName } = poll;
 
 export const handlers: Readonly<Record<string, Handler>> = {
   ...clone,
+  ...cred,
   ...attr,
   ...dirent,
   ...fileops,

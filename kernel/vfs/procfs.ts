@@ -225,6 +225,7 @@ class DescriptionInode extends Inode {
 }
 
 function comm(t: Task): string {
+  if (t.proc.comm !== undefined) return t.proc.comm;
   const exe = text(t.proc.exePath);
   return exe.slice(exe.lastIndexOf("/") + 1).slice(0, 15);
 }

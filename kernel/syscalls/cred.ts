@@ -1,0 +1,150 @@
+/**
+ * Credentials and process attributes: set*id, groups, prctl. Linux: kernel/sys.c.
+ * Root in the sandbox (uid 0) has the capabilities these check (CAP_SETUID,
+ * CAP_SETGID); nothing here reaches the host.
+ */
+import type { Handler } from "../abi";
+import { EINVAL, EPERM } from "../errno";
+import type { SysRet } from "../file";
+import type { Task } from "../task";
+
+/** NGROUPS_MAX, include/uapi/linux/limits.h. */
+const NGROUPS_MAX = 65536;
+const KEEP = 0xffffffff;
+
+const privileged = (t: Task): boolean => t.proc.euid === 0;
+const suid = (t: Task): number => t.proc.suid ?? t.proc.uid;
+const sgid = (t: Task): number => t.proc.sgid ?? t.proc.gid;
+
+/** setresuid semantics, the general case (kernel/sys.c __sys_setresuid). */
+function setresuidImpl(t: Task, r: number, e: number, s: number): SysRet {
+  const p = t.proc;
+  const allowed = (v: number) => v === KEEP || privileged(t) || v === p.uid || v === p.euid || v === suid(t);
+  if (![r, e, s].every(allowed)) return EPERM;
+  if (r !== KEEP) p.uid = r;
+  if (e !== KEEP) p.euid = e;
+  if (s !== KEEP) p.suid = s;
+  return 0;
+}
+
+function setresgidImpl(t: Task, r: number, e: number, s: number): SysRet {
+  const p = t.proc;
+  const allowed = (v: number) => v === KEEP || privileged(t) || v === p.gid || v === p.egid || v === sgid(t);
+  if (![r, e, s].every(allowed)) return EPERM;
+  if (r !== KEEP) p.gid = r;
+  if (e !== KEEP) p.egid = e;
+  if (s !== KEEP) p.sgid = s;
+  return 0;
+}
+
+/** Implements setuid(2): root sets all three ids, others only the effective one to the real or saved id. */
+export const setuid: Handler = (t, a) => {
+  const uid = a.uint(0);
+  if (uid === KEEP) return EINVAL;
+  if (privileged(t)) return setresuidImpl(t, uid, uid, uid);
+  return uid === t.proc.uid || uid === suid(t) ? setresuidImpl(t, KEEP, uid, KEEP) : EPERM;
+};
+/** Implements setgid(2). */
+export const setgid: Handler = (t, a) => {
+  const gid = a.uint(0);
+  if (gid === KEEP) return EINVAL;
+  if (privileged(t)) return setresgidImpl(t, gid, gid, gid);
+  return gid === t.proc.gid || gid === sgid(t) ? setresgidImpl(t, KEEP, gid, KEEP) : EPERM;
+};
+/** Implements setreuid(2): a new real id (or an effective id other than the real one) also sets the saved id. */
+export const setreuid: Handler = (t, a) => {
+  const r = a.uint(0), e = a.uint(1);
+  const s = r !== KEEP || (e !== KEEP && e !== t.proc.uid) ? (e !== KEEP ? e : t.proc.euid) : KEEP;
+  if (!privileged(t) && r !== KEEP && r !== t.proc.uid && r !== t.proc.euid) return EPERM;
+  return setresuidImpl(t, r, e, s);
+};
+/** Implements setregid(2). */
+export const setregid: Handler = (t, a) => {
+  const r = a.uint(0), e = a.uint(1);
+  const s = r !== KEEP || (e !== KEEP && e !== t.proc.gid) ? (e !== KEEP ? e : t.proc.egid) : KEEP;
+  if (!privileged(t) && r !== KEEP && r !== t.proc.gid && r !== t.proc.egid) return EPERM;
+  return setresgidImpl(t, r, e, s);
+};
+export const setresuid: Handler = (t, a) => setresuidImpl(t, a.uint(0), a.uint(1), a.uint(2));
+export const setresgid: Handler = (t, a) => setresgidImpl(t, a.uint(0), a.uint(1), a.uint(2));
+
+/** Implements getresuid(2) / getresgid(2): three 32-bit ids. */
+export const getresuid: Handler = (t, a) => putIds(t, [a.ptr(0), a.ptr(1), a.ptr(2)], [t.proc.uid, t.proc.euid, suid(t)]);
+export const getresgid: Handler = (t, a) => putIds(t, [a.ptr(0), a.ptr(1), a.ptr(2)], [t.proc.gid, t.proc.egid, sgid(t)]);
+
+function putIds(t: Task, ptrs: number[], ids: number[]): SysRet {
+  ptrs.forEach((p, i) => t.mm.setU32(p, ids[i]));
+  return 0;
+}
+
+/** Implements getgroups(2): the supplementary groups (none unless setgroups gave some). */
+export const getgroups: Handler = (t, a) => {
+  const size = a.int(0), groups = t.proc.groups ?? [];
+  if (size < 0) return EINVAL;
+  if (size === 0) return groups.length;
+  if (size < groups.length) return EINVAL;
+  groups.forEach((g, i) => t.mm.setU32(a.ptr(1) + 4 * i, g));
+  return groups.length;
+};
+
+/** Implements setgroups(2): CAP_SETGID only. */
+export const setgroups: Handler = (t, a) => {
+  const size = a.int(0);
+  if (size < 0 || size > NGROUPS_MAX) return EINVAL;
+  if (!privileged(t)) return EPERM;
+  const groups: number[] = [];
+  for (let i = 0; i < size; i++) groups.push(t.mm.u32(a.ptr(1) + 4 * i));
+  t.proc.groups = groups;
+  return 0;
+};
+
+// i386 has 16-bit-id calls under the plain names and the 32-bit ones with a "32" suffix.
+export const setuid32 = setuid, setgid32 = setgid, setreuid32 = setreuid, setregid32 = setregid;
+export const setresuid32 = setresuid, setresgid32 = setresgid, getresuid32 = getresuid, getresgid32 = getresgid;
+export const getgroups32 = getgroups, setgroups32 = setgroups;
+
+/** prctl options, include/uapi/linux/prctl.h. */
+const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_GET_KEEPCAPS = 7,
+  PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_SECCOMP = 21, PR_CAPBSET_READ = 23,
+  PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39;
+/** CAP_LAST_CAP in 6.1. */
+const CAP_LAST_CAP = 40;
+const TASK_COMM_LEN = 16;
+
+/** Per-process prctl state kept by syscage. */
+const attrs = new WeakMap<object, { pdeathsig: number; dumpable: number; keepcaps: number; subreaper: number; nnp: number }>();
+
+/** Implements prctl(2) for the options programs commonly use; others are EINVAL as on a kernel without them. */
+export const prctl: Handler = (t, a) => {
+  const opt = a.int(0), arg = a.ulong(1);
+  let s = attrs.get(t.group);
+  if (!s) attrs.set(t.group, (s = { pdeathsig: 0, dumpable: 1, keepcaps: 0, subreaper: 0, nnp: 0 }));
+  switch (opt) {
+    case PR_SET_NAME: {
+      const name = t.mm.cstring(a.ptr(1), TASK_COMM_LEN);
+      const raw = name ?? Buffer.from(t.mm.read(a.ptr(1), TASK_COMM_LEN - 1)).toString("latin1");
+      t.proc.comm = raw.slice(0, TASK_COMM_LEN - 1);
+      return 0;
+    }
+    case PR_GET_NAME: {
+      const b = new Uint8Array(TASK_COMM_LEN);
+      b.set(Buffer.from((t.proc.comm ?? t.proc.exePath.slice(t.proc.exePath.lastIndexOf("/") + 1)).slice(0, TASK_COMM_LEN - 1)));
+      t.mm.write(a.ptr(1), b);
+      return 0;
+    }
+    case PR_SET_PDEATHSIG: if (arg > 64) return EINVAL; s.pdeathsig = arg; return 0;
+    case PR_GET_PDEATHSIG: t.mm.setU32(a.ptr(1), s.pdeathsig); return 0;
+    case PR_GET_DUMPABLE: return s.dumpable;
+    case PR_SET_DUMPABLE: if (arg > 1) return EINVAL; s.dumpable = arg; return 0;
+    case PR_GET_KEEPCAPS: return s.keepcaps;
+    case PR_SET_KEEPCAPS: if (arg > 1) return EINVAL; s.keepcaps = arg; return 0;
+    case PR_GET_SECCOMP: return 0;
+    case PR_CAPBSET_READ: return arg <= CAP_LAST_CAP ? 1 : EINVAL;
+    case PR_SET_CHILD_SUBREAPER: s.subreaper = arg ? 1 : 0; return 0;
+    case PR_GET_CHILD_SUBREAPER: t.mm.setU32(a.ptr(1), s.subreaper); return 0;
+    case PR_SET_NO_NEW_PRIVS: if (arg !== 1 || a.ulong(2) || a.ulong(3) || a.ulong(4)) return EINVAL; s.nnp = 1; return 0;
+    case PR_GET_NO_NEW_PRIVS: return s.nnp;
+    default: return EINVAL;
+  }
+};
+
