@@ -3,6 +3,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { installInterruptGuard, interruptHandled } from "./engine";
+import { NetSetupError, parsePublish } from "./kernel/net/setup";
+import { applySysctl, NetSysctl } from "./kernel/net/sysctl";
 import { LoadError, Sandbox, type MountSpec, type SandboxOptions } from "./sandbox";
 
 const HELP = `usage: syscage run [options] [--] BINARY [ARG...]
@@ -24,10 +26,20 @@ options:
   --user UID:GID   the guest's identity (default: the invoking user's)
   --strace         print each syscall (arch, number, raw arguments, result) on stderr
   --timeout SECS   end the whole guest after SECS seconds (exit status 124, as timeout(1))
+  --sysctl NAME=VALUE
+                   set a network sysctl the guest sees read-only, docker's spelling
+                   (repeatable): net.core.somaxconn, net.ipv4.tcp_max_syn_backlog,
+                   net.ipv4.tcp_syncookies, net.ipv4.tcp_abort_on_overflow,
+                   net.ipv4.tcp_fastopen, net.ipv4.ip_local_port_range="LOW HIGH", ...
+  --publish [HOST_IP:]HOSTPORT:GUESTPORT
+                   listen on the host (default 127.0.0.1; loopback addresses only)
+                   and deliver each connection to the guest's listener on
+                   GUESTPORT (repeatable)
   --help           show this help
   --version        print the version
 
-exit status 126: the binary cannot be run (not ELF, bad headers, unsupported
+exit status 125: the sandbox could not be set up (a --publish host port is taken);
+126: the binary cannot be run (not ELF, bad headers, unsupported
 machine, dynamically linked); 127: syscage was used wrongly.`;
 
 function version(): string {
@@ -101,6 +113,16 @@ async function main(argv: string[]): Promise<number> {
       const m = /^(\d+):(\d+)$/.exec((a === "--user" ? argv[++i] : a.slice("--user=".length)) ?? "");
       if (!m) usage("--user needs UID:GID");
       options.user = { uid: Number(m[1]), gid: Number(m[2]) };
+    } else if (a === "--sysctl" || a.startsWith("--sysctl=")) {
+      const kv = a === "--sysctl" ? argv[++i] : a.slice("--sysctl=".length);
+      const err = kv === undefined ? "--sysctl needs NAME=VALUE" : applySysctl(new NetSysctl(), kv);
+      if (err) usage(err);
+      (options.sysctl ??= []).push(kv!);
+    } else if (a === "--publish" || a.startsWith("--publish=") || a === "-p") {
+      const spec = a === "--publish" || a === "-p" ? argv[++i] : a.slice("--publish=".length);
+      const parsed = spec === undefined ? "--publish needs [HOST_IP:]HOSTPORT:GUESTPORT" : parsePublish(spec);
+      if (typeof parsed === "string") usage(parsed);
+      (options.publish ??= []).push(parsed);
     } else usage(`unknown option '${a}'`);
   }
   const file = argv[i];
@@ -124,6 +146,10 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof LoadError) {
       process.stderr.write(`syscage: ${e.message}\n`);
       return 126;
+    }
+    if (e instanceof NetSetupError) {
+      process.stderr.write(`syscage: ${e.message}\n`);
+      return 125;
     }
     throw e;
   }

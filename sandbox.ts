@@ -10,6 +10,7 @@ import { arches, type ArchImpl } from "./arch";
 import { hostSeek } from "./engine";
 import type { SyscallHook } from "./kernel/dispatch";
 import { FdTable, O_RDONLY, O_WRONLY, type FileDescription } from "./kernel/file";
+import { attachNet, type NetOptions } from "./kernel/net/setup";
 import { FIRST_PID, INIT_PID, Kernel } from "./kernel/kernel";
 import { ThreadGroup } from "./kernel/process";
 import { Scheduler } from "./kernel/sched";
@@ -26,12 +27,14 @@ export type { SyscallHook, SyscallEvent } from "./kernel/dispatch";
 export { Errno } from "./kernel/errno";
 export { ElfError } from "./loader/elf";
 export type { MountSpec } from "./kernel/vfs/setup";
+export { NetSetupError, type PublishSpec } from "./kernel/net/setup";
 
 /** Where a standard stream goes: a host descriptor passed through, bytes, or a callback. */
 export type StdinSpec = number | Uint8Array | string;
 export type OutputSpec = number | ((chunk: Uint8Array) => void);
 
-export interface SandboxOptions {
+/** Network options (sysctls, published ports): see kernel/net/setup.ts. */
+export interface SandboxOptions extends NetOptions {
   /** The complete guest environment (default: empty, like `env -i`). */
   env?: Record<string, string> | string[];
   stdin?: StdinSpec;
@@ -131,6 +134,7 @@ export class Sandbox {
     });
     const sched = new Scheduler(machine, (t, nr, args, block) => machine.dispatcher(t.arch.name).resume(t, nr, args, block));
     const kernel = new Kernel(machine, sched);
+    const net = await attachNet(kernel, o).catch((e: unknown) => { vfs.ns.release(); throw e; });
     try {
       const { cpu, mm } = machine.newCpu(arch);
       const fds = new FdTable();
@@ -173,6 +177,7 @@ export class Sandbox {
       if (timedOut) return { status: TIMEOUT_STATUS, exit, arch: arch.name, timedOut: true };
       return { status: exit.signal !== undefined ? 128 + exit.signal : exit.code, exit, arch: arch.name };
     } finally {
+      net.close();
       this.signalForeground = undefined;
       machine.close();
       vfs.ns.release();

@@ -131,6 +131,9 @@ export class UnicornCpu {
         next.push(r);
         continue;
       }
+      // Unicorn's unmap drops the TLB but not the translated code: a range that stops being
+      // executable (W^X JITs, munmap then new code at the same address) must lose it too.
+      if (r.prot & PROT_X && !(prot & PROT_X)) addon.removeCache(this.h, Math.max(r.start, addr), Math.min(r.end, end));
       addon.ucUnmap(this.h, r.start, r.end - r.start);
       if (r.start < addr) kept.push({ start: r.start, end: addr, prot: r.prot });
       if (r.end > end) kept.push({ start: end, end: r.end, prot: r.prot });

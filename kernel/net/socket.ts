@@ -17,7 +17,7 @@ import { MSG_DONTWAIT } from "./constants";
 import type { Net } from "./netns";
 
 /** sk_state values (include/net/tcp_states.h); unix sockets use them too. */
-export type SkState = "ESTABLISHED" | "SYN_SENT" | "CLOSE" | "LISTEN";
+export type SkState = "ESTABLISHED" | "SYN_SENT" | "TIME_WAIT" | "CLOSE" | "LISTEN";
 /** struct socket's state (include/uapi/linux/net.h socket_state). */
 export type SockState = "UNCONNECTED" | "CONNECTING" | "CONNECTED";
 

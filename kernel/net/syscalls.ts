@@ -21,9 +21,10 @@ import {
 import { netOf } from "./netns";
 import { SocketFile, type AcceptResult, type Received, type RecvResult, type SendRequest, type SendResult, type Socket } from "./socket";
 import { getSocketOption, setSocketOption } from "./sockopt";
-// The families register themselves when loaded.
+// The families register themselves when loaded, and so do the /proc/sys/net files.
 import "./inet/create";
 import "./unix/unix";
+import "./procsys";
 
 /** sockfd_lookup_light: EBADF for a closed descriptor, ENOTSOCK for one that is not a socket. */
 function socketOf(t: Task, fd: number): Socket | Errno {

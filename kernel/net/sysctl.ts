@@ -139,3 +139,13 @@ export function applySysctl(sysctl: NetSysctl, setting: string): string | undefi
   const err = entry.write(sysctl, setting.slice(eq + 1));
   return err ? `--sysctl ${name}: ${err}` : undefined;
 }
+
+/** Paths of the network sysctls below /proc/sys ("net/core/somaxconn"...). */
+export function sysctlPaths(): string[] {
+  return Object.keys(ENTRIES);
+}
+
+/** One sysctl's value as its /proc/sys file shows it, without the newline. */
+export function readSysctl(sysctl: NetSysctl, path: string): string {
+  return ENTRIES[path].read(sysctl);
+}

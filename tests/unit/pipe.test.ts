@@ -245,6 +245,38 @@ describe("poll and select", () => {
   });
 });
 
+describe("the i386 and time64 forms", () => {
+  test("old select (82) takes one struct pointer; _newselect uses 4-byte fd_set words", () => {
+    const e = new Env(4);
+    const [r, w] = e.pipe();
+    e.write(w, "x");
+    const set = e.mem.bytes(Uint8Array.of(1 << r, 0, 0, 0));
+    const args = e.mem.alloc(20);
+    [8, set, 0, 0, 0].forEach((v, i) => e.t.mm.setU32(args + 4 * i, v));
+    expect(e.f.ret(p.oldSelect, args)).toBe(1);
+    const tv = e.mem.bytes(new Uint8Array(8));
+    expect(e.f.ret(p._newselect, 8, set, 0, 0, tv)).toBe(1);
+  });
+
+  test("ppoll: a bad timespec is EINVAL, a bad sigset size too; ppoll_time64 reads 64-bit fields", () => {
+    const e = new Env(4);
+    const [r, w] = e.pipe();
+    const fds = e.mem.alloc(8);
+    e.t.mm.setU32(fds, r);
+    e.t.mm.setU32(fds + 4, POLLIN);
+    const bad = e.mem.alloc(8);
+    e.t.mm.setU32(bad, 0);
+    e.t.mm.setU32(bad + 4, 1e9);
+    expect(e.f.ret(p.ppoll, fds, 1, bad, 0, 8)).toBe("EINVAL");
+    const zero = e.mem.bytes(new Uint8Array(16));
+    expect(e.f.ret(p.ppoll, fds, 1, zero, e.mem.alloc(8), 4)).toBe("EINVAL");
+    expect(e.f.ret(p.ppoll_time64, fds, 1, zero, 0, 8)).toBe(0);
+    e.write(w, "x");
+    expect(e.f.ret(p.ppoll_time64, fds, 1, zero, 0, 8)).toBe(1);
+    expect(e.f.ret(p.pselect6_time64, 8, e.mem.bytes(Uint8Array.of(1 << r, 0, 0, 0)), 0, 0, zero, 0)).toBe(1);
+  });
+});
+
 describe("epoll", () => {
   const EV = 12;
   function ctl(e: Env, ep: number, op: number, fd: number, events: number, data: bigint): string | number {

@@ -29,9 +29,9 @@ import {
   TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_LINUX_LAST, TCP_NODELAY,
 } from "../constants";
 import type { Net, PortTable } from "../netns";
-import { familyOf, IN6ADDR_LOOPBACK, ipv6Type, mappedIpv4, sameIpv6 } from "../sockaddr";
+import { familyOf, ipv6Type, mappedIpv4, sameIpv6 } from "../sockaddr";
 import {
-  MAX_SCHEDULE_TIMEOUT, SOCK_BINDPORT_LOCK, type AcceptResult, type Owner, type Received, type RecvResult, type SendRequest, type SendResult,
+  SOCK_BINDADDR_LOCK, SOCK_BINDPORT_LOCK, type AcceptResult, type Owner, type Received, type RecvResult, type SendRequest, type SendResult,
 } from "../socket";
 import { definedUpTo, putIntOption, unknownOption } from "../sockopt";
 import { InetSocket, randomBelow } from "./inet";
@@ -47,6 +47,8 @@ const STRING_OPTIONS = new Set([13, 31, 33]);
 const TCP_TIMEOUT_INIT_MS = 1000;
 /** net.ipv4.tcp_syn_retries' default: a connect gives up after this many retransmissions. */
 const TCP_SYN_RETRIES = 6;
+/** TCP_TIMEWAIT_LEN: how long the side that closed first keeps its port (60 s). */
+const TCP_TIMEWAIT_LEN_MS = 60_000;
 
 /**
  * The far end of an established connection, as a sender sees it: another
@@ -326,7 +328,7 @@ export class TcpSocket extends InetSocket implements TcpPeer {
   }
 
   private resetSaddrUnlessLocked(): void {
-    if (!(this.userlocks & 4)) this.resetSaddr();
+    if (!(this.userlocks & SOCK_BINDADDR_LOCK)) this.resetSaddr();
   }
 
   /** The SYN reaches the listener (or nobody): established, refused, or dropped to be retransmitted. */
@@ -383,7 +385,7 @@ export class TcpSocket extends InetSocket implements TcpPeer {
   establish(client: TcpPeer & { connected?(server: TcpSocket): void }, dest: Dest): TcpSocket {
     const child = this.spawnChild(dest);
     child.peer = client;
-    child.daddr6 = this.family === AF_INET6 || client.endpoint.addr.length === 16 ? client.endpoint.addr.slice() : client.endpoint.addr;
+    child.daddr6 = client.endpoint.addr.slice();
     child.dport = client.endpoint.port;
     child.state = "ESTABLISHED";
     this.acceptQueue.push(child);
@@ -419,7 +421,7 @@ export class TcpSocket extends InetSocket implements TcpPeer {
       "fastopenQueue"] as const) {
       (c as unknown as Record<string, unknown>)[k] = this[k];
     }
-    c.setLocal(this.family === AF_INET6 || !dest.v4 ? dest.addr : dest.addr);
+    c.setLocal(dest.addr);
     // inet_inherit_port: the child holds the listener's port in the bind table.
     c.num = this.num;
     c.sport = this.sport;
@@ -482,8 +484,13 @@ export class TcpSocket extends InetSocket implements TcpPeer {
     if (this.finReceived || this.state === "CLOSE") return;
     this.finReceived = true;
     this.shutdownMask |= RCV_SHUTDOWN;
-    if (this.finSent) this.done();
-    else this.changed(POLLIN | POLLRDNORM | POLLRDHUP);
+    if (this.finSent) {
+      // We closed first: TIME_WAIT keeps the port (tcp_time_wait).
+      this.timeWait();
+      this.done();
+    } else {
+      this.changed(POLLIN | POLLRDNORM | POLLRDHUP);
+    }
   }
 
   /** tcp_reset: the error depends on the state the reset finds (ECONNREFUSED, EPIPE, ECONNRESET). */
@@ -496,6 +503,28 @@ export class TcpSocket extends InetSocket implements TcpPeer {
 
   peerConsumed(): void {
     this.changed(POLLOUT | POLLWRNORM);
+  }
+
+  /**
+   * A TIME_WAIT socket (inet_timewait_sock): for TCP_TIMEWAIT_LEN it holds
+   * this connection's port, with this socket's SO_REUSEADDR/SO_REUSEPORT,
+   * so a new bind without SO_REUSEADDR gets EADDRINUSE — a restarted
+   * server's classic error.
+   */
+  private timeWait(): void {
+    if (!this.num) return;
+    const tw = new TcpSocket(this.net, { uid: this.uid, gid: this.gid, pid: this.pid }, this.family, SOCK_STREAM);
+    tw.state = "TIME_WAIT";
+    tw.reuse = this.reuse;
+    tw.reuseport = this.reuseport;
+    tw.ipv6only = this.ipv6only;
+    tw.rcvSaddr = this.rcvSaddr;
+    tw.rcvSaddr6 = this.rcvSaddr6.slice();
+    tw.boundDevIf = this.boundDevIf;
+    tw.num = this.num;
+    this.net.tcpPorts.add(tw.num, tw);
+    const timer = setTimeout(() => this.net.tcpPorts.remove(tw.num, tw), TCP_TIMEWAIT_LEN_MS);
+    timer.unref();
   }
 
   /** tcp_done: CLOSE, both directions shut, the port back unless bind named it. */
@@ -619,7 +648,7 @@ export class TcpSocket extends InetSocket implements TcpPeer {
    * connected, EAGAIN without blocking. MSG_WAITALL waits for `len` bytes,
    * MSG_PEEK leaves them queued, MSG_TRUNC discards them.
    */
-  override recvmsg(t: Task, len: number, flags: number, nonblock: boolean): RecvResult {
+  override recvmsg(_t: Task, len: number, flags: number, nonblock: boolean): RecvResult {
     if (this.state === "LISTEN") return ENOTCONN;
     if (flags & MSG_ERRQUEUE) return EAGAIN; // nothing is ever queued there
     if (flags & MSG_OOB) return EINVAL; // no urgent data (tcp_recv_urg)
@@ -773,6 +802,8 @@ export class TcpSocket extends InetSocket implements TcpPeer {
         this.orphaned = true;
         if (!this.finSent) {
           this.finSent = true;
+          // Closing first: FIN_WAIT2 then TIME_WAIT hold the port; closing second frees it at once.
+          if (!this.finReceived) this.timeWait();
           this.peer?.deliverFin();
         }
       }
@@ -782,14 +813,6 @@ export class TcpSocket extends InetSocket implements TcpPeer {
     this.rxBytes = 0;
     super.release();
   }
-
-  /** The listener whose queue had room tells host connections waiting for it. */
-  override changed(key = 0): void {
-    super.changed(key);
-  }
-
-  /** The maximum timeout as a blocking caller without SO_SNDTIMEO sees it (for host bridging). */
-  static readonly FOREVER = MAX_SCHEDULE_TIMEOUT;
 
   /** Linux: do_tcp_setsockopt. */
   protected override setProtoOption(t: Task, optname: number, optval: number, optlen: number): SysRet {
@@ -845,4 +868,3 @@ export class TcpSocket extends InetSocket implements TcpPeer {
   }
 }
 
-export { IN6ADDR_LOOPBACK, randomBelow };

@@ -1,0 +1,46 @@
+/**
+ * A sandbox's network, set up from its options before the guest starts:
+ * sysctls (`--sysctl net.core.somaxconn=128`) and published ports
+ * (`--publish 8080:80`). The sandbox calls attachNet once and close() when
+ * the guest is over.
+ */
+import { netFor } from "./netns";
+import { NetSetupError, parsePublish, Publisher, type PublishSpec } from "./publish";
+import { applySysctl } from "./sysctl";
+
+export { NetSetupError, parsePublish, type PublishSpec };
+
+export interface NetOptions {
+  /** NAME=VALUE settings of network sysctls, docker's spelling (net.core.somaxconn=128). */
+  sysctl?: string[];
+  /** Host ports to publish: "[HOST_IP:]HOSTPORT:GUESTPORT" strings or parsed specs. */
+  publish?: Array<string | PublishSpec>;
+}
+
+/**
+ * Apply `o` to the network namespace of `kernel` (the sandbox's; its tasks'
+ * netOf). Throws NetSetupError for a bad setting or a host port that cannot
+ * be had; nothing is left listening then.
+ */
+export async function attachNet(kernel: object, o: NetOptions): Promise<{ close(): void }> {
+  const net = netFor(kernel);
+  for (const setting of o.sysctl ?? []) {
+    const err = applySysctl(net.sysctl, setting);
+    if (err) throw new NetSetupError(err);
+  }
+  const publishers: Publisher[] = [];
+  const close = (): void => { for (const p of publishers.splice(0)) p.close(); };
+  try {
+    for (const spec of o.publish ?? []) {
+      const parsed = typeof spec === "string" ? parsePublish(spec) : spec;
+      if (typeof parsed === "string") throw new NetSetupError(parsed);
+      const p = new Publisher(net, parsed);
+      await p.start();
+      publishers.push(p);
+    }
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return { close };
+}
