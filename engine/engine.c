@@ -84,6 +84,16 @@ typedef struct {
     }                                                                    \
   } while (0)
 
+/* The arguments of an addon function; ENGINE_ARGS also fetches the engine handle in argv[0]. */
+#define ARGS(n)                                                          \
+  size_t argc = (n);                                                     \
+  napi_value argv[(n)];                                                  \
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL))
+#define ENGINE_ARGS(n)                                                   \
+  ARGS(n);                                                               \
+  Engine *e = get_engine(env, argv[0]);                                  \
+  if (!e) return NULL
+
 static napi_value throw_uc(napi_env env, const char *what, uc_err err) {
   char msg[256];
   snprintf(msg, sizeof msg, "syscage engine: %s: %s", what, uc_strerror(err));
@@ -249,9 +259,7 @@ static void engine_finalize(napi_env env, void *data, void *hint) {
 
 /* create(arch, mode, cpuModel, memSize, io: Uint32Array, sysregs: number[7], retreg, ret32, trap, cb) */
 static napi_value engine_create(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(10);
   if (argc < 10) {
     napi_throw_type_error(env, NULL, "syscage engine: create needs 10 arguments");
     return NULL;
@@ -335,9 +343,7 @@ static napi_value engine_create(napi_env env, napi_callback_info info) {
 
 /* close(h): free the CPU and the reservation now rather than at garbage collection. */
 static napi_value engine_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(1);
   void *p = NULL;
   if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) return NULL;
   Engine *e = p;
@@ -350,11 +356,7 @@ static napi_value engine_close(napi_env env, napi_callback_info info) {
 
 /* view(h, offset, length): an ArrayBuffer over host memory base+offset (no copy). */
 static napi_value engine_view(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(3);
   uint64_t off = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
   if (off > e->mem_size || len > e->mem_size - off) {
     napi_throw_range_error(env, NULL, "syscage engine: view outside the guest window");
@@ -367,11 +369,7 @@ static napi_value engine_view(napi_env env, napi_callback_info info) {
 
 /* commit(h, addr, len): make host pages usable (fresh pages read as zero). */
 static napi_value engine_commit(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(3);
   uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
   if (addr > e->mem_size || len > e->mem_size - addr ||
       mprotect(e->mem + addr, len, PROT_READ | PROT_WRITE) != 0) {
@@ -383,11 +381,7 @@ static napi_value engine_commit(napi_env env, napi_callback_info info) {
 
 /* release(h, addr, len): drop host pages (contents gone, zero on next commit). */
 static napi_value engine_release(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(3);
   uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
   if (addr > e->mem_size || len > e->mem_size - addr) {
     napi_throw_range_error(env, NULL, "syscage engine: release outside the guest window");
@@ -400,11 +394,7 @@ static napi_value engine_release(napi_env env, napi_callback_info info) {
 
 /* ucMap(h, addr, len, perms) / ucUnmap(h, addr, len): Unicorn's view of committed memory. */
 static napi_value engine_uc_map(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(4);
   uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
   int32_t perms;
   CHECK(napi_get_value_int32(env, argv[3], &perms));
@@ -418,11 +408,7 @@ static napi_value engine_uc_map(napi_env env, napi_callback_info info) {
 }
 
 static napi_value engine_uc_unmap(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(3);
   uc_err err = uc_mem_unmap(e->uc, get_u64(env, argv[1]), get_u64(env, argv[2]));
   if (err) return throw_uc(env, "uc_mem_unmap", err);
   return NULL;
@@ -430,11 +416,7 @@ static napi_value engine_uc_unmap(napi_env env, napi_callback_info info) {
 
 /* regRead(h, id) -> bigint; regWrite(h, id, value) */
 static napi_value engine_reg_read(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(2);
   int32_t id;
   CHECK(napi_get_value_int32(env, argv[1], &id));
   uint64_t v = 0;
@@ -446,11 +428,7 @@ static napi_value engine_reg_read(napi_env env, napi_callback_info info) {
 }
 
 static napi_value engine_reg_write(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(3);
   int32_t id;
   CHECK(napi_get_value_int32(env, argv[1], &id));
   uint64_t v = get_u64(env, argv[2]);
@@ -461,11 +439,7 @@ static napi_value engine_reg_write(napi_env env, napi_callback_info info) {
 
 /* mmrWrite(h, id, base, limit): GDTR/IDTR-style registers (i386 TLS needs a GDT). */
 static napi_value engine_mmr_write(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(4);
   int32_t id;
   CHECK(napi_get_value_int32(env, argv[1], &id));
   uc_x86_mmr mmr = {0};
@@ -481,11 +455,7 @@ static napi_value engine_mmr_write(napi_env env, napi_callback_info info) {
  * retranslated with or without the hook; a full TB flush would do it too, but
  * makes Unicorn 2.0.1 touch its whole 1 GiB code buffer. */
 static napi_value engine_set_preemptible(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(2);
   bool on;
   CHECK(napi_get_value_bool(env, argv[1], &on));
   uc_err err = UC_ERR_OK;
@@ -500,11 +470,7 @@ static napi_value engine_set_preemptible(napi_env env, napi_callback_info info) 
 
 /* removeCache(h, begin, end): drop translated blocks of [begin, end). */
 static napi_value engine_remove_cache(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(3);
   uc_err err = uc_ctl_remove_cache(e->uc, get_u64(env, argv[1]), get_u64(env, argv[2]));
   if (err) return throw_uc(env, "remove cache", err);
   return NULL;
@@ -512,11 +478,7 @@ static napi_value engine_remove_cache(napi_env env, napi_callback_info info) {
 
 /* run(h, pc, sliceUs) -> stop reason; a slice of 0 runs until the kernel stops it. */
 static napi_value engine_run(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(3);
   uint64_t pc = get_u64(env, argv[1]);
   uint64_t slice = get_u64(env, argv[2]);
   e->stop = STOP_REQUESTED;
@@ -544,11 +506,7 @@ static napi_value engine_run(napi_env env, napi_callback_info info) {
 
 /* lastStop(h) -> { type, addr, intno, err, message } about the last fault. */
 static napi_value engine_last_stop(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(1);
   napi_value o, v;
   CHECK(napi_create_object(env, &o));
   napi_create_int32(env, e->fault_type, &v);
@@ -567,9 +525,7 @@ static napi_value engine_last_stop(napi_env env, napi_callback_info info) {
 /* hostSeek(fd, offset, whence) -> new offset or -errno: the one host call Node lacks,
  * so a host file handed to the guest as stdio keeps a single shared offset. */
 static napi_value host_seek(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(3);
   int32_t fd, whence;
   int64_t off;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
@@ -588,11 +544,7 @@ static void context_finalize(napi_env env, void *data, void *hint) {
 
 /* contextSave(h) -> External: the whole CPU state (a thread switch, or fork's copy). */
 static napi_value engine_context_save(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(1);
   uc_context *ctx;
   uc_err err = e->donor ? uc_context_alloc(e->donor, &ctx) : UC_ERR_NOMEM;
   if (!err) err = uc_context_save(e->uc, ctx);
@@ -604,11 +556,7 @@ static napi_value engine_context_save(napi_env env, napi_callback_info info) {
 
 /* contextRestore(h, ctx): load a state saved from this engine or one of the same arch. */
 static napi_value engine_context_restore(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Engine *e = get_engine(env, argv[0]);
-  if (!e) return NULL;
+  ENGINE_ARGS(2);
   void *ctx = NULL;
   CHECK(napi_get_value_external(env, argv[1], &ctx));
   uc_err err = uc_context_restore(e->uc, ctx);
@@ -620,9 +568,7 @@ static napi_value engine_context_restore(napi_env env, napi_callback_info info) 
  * running CPU makes Unicorn restart emulation there and drop our stop request,
  * so a new thread's PC is set in its context instead. */
 static napi_value engine_context_reg_write(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(3);
   void *ctx = NULL;
   CHECK(napi_get_value_external(env, argv[0], &ctx));
   int32_t id;
@@ -635,9 +581,7 @@ static napi_value engine_context_reg_write(napi_env env, napi_callback_info info
 
 /* copyFrom(dst, src, addr, len): fork's copy of guest memory, host to host (page-aligned). */
 static napi_value engine_copy_from(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGS(4);
   Engine *dst = get_engine(env, argv[0]);
   Engine *src = dst ? get_engine(env, argv[1]) : NULL;
   if (!src) return NULL;

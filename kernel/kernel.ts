@@ -171,11 +171,16 @@ export class Kernel {
     if (g.stopped) return;
     g.stopped = sig;
     g.waitEvent = "stopped";
+    this.notifyParent(g, CLD_STOPPED, sig);
+  }
+
+  /** A child stopped or continued: SIGCHLD (unless SA_NOCLDSTOP) and a wake-up for waiters. */
+  private notifyParent(g: ThreadGroup, code: number, status: number): void {
     const parent = g.parent;
     if (!parent || parent.exit) return;
     const act = [...parent.threads][0]?.sighand.get(SIGCHLD);
     if (!(act && act.flags & SA_NOCLDSTOP)) {
-      this.signalGroup(parent, { sig: SIGCHLD, code: CLD_STOPPED, pid: g.pid, uid: [...g.threads][0]?.proc.uid ?? 0, status: sig });
+      this.signalGroup(parent, { sig: SIGCHLD, code, pid: g.pid, uid: [...g.threads][0]?.proc.uid ?? 0, status });
     }
     parent.childEvents.wake();
   }
@@ -190,13 +195,7 @@ export class Kernel {
     g.stopped = undefined;
     g.waitEvent = "continued";
     this.sched.continueGroup(g);
-    const parent = g.parent;
-    if (!parent || parent.exit) return;
-    const act = [...parent.threads][0]?.sighand.get(SIGCHLD);
-    if (!(act && act.flags & SA_NOCLDSTOP)) {
-      this.signalGroup(parent, { sig: SIGCHLD, code: CLD_CONTINUED, pid: g.pid, uid: [...g.threads][0]?.proc.uid ?? 0, status: SIGCONT });
-    }
-    parent.childEvents.wake();
+    this.notifyParent(g, CLD_CONTINUED, SIGCONT);
   }
 
   /** kill: a signal for a process, taken by the first thread that does not block it. */

@@ -126,14 +126,7 @@ export class Scheduler {
         clearInterval(keepAlive);
         continue;
       }
-      if (t.exit) {
-        this.finishThread(t);
-        continue;
-      }
-      if (t.group.stopped) {
-        this.stopped.add(t);
-        continue;
-      }
+      if (this.setAside(t)) continue;
       const parked = this.parked.get(t);
       if (parked?.interrupted) {
         this.parked.delete(t);
@@ -153,14 +146,7 @@ export class Scheduler {
       }
       this.machine.load(t);
       this.beforeRun(t);
-      if (t.exit) {
-        this.finishThread(t);
-        continue;
-      }
-      if (t.group.stopped) {
-        this.stopped.add(t);
-        continue;
-      }
+      if (this.setAside(t)) continue;
       const others = this.runq.length > 0 || this.parked.size > 0 || this.alwaysSlice();
       const stop = await this.machine.run(t, others ? SLICE_US : 0);
       switch (stop.kind) {
@@ -188,6 +174,14 @@ export class Scheduler {
           break;
       }
     }
+  }
+
+  /** A task that cannot run now: finished if it has exited, kept aside while its group is stopped. */
+  private setAside(t: Task): boolean {
+    if (t.exit) this.finishThread(t);
+    else if (t.group.stopped) this.stopped.add(t);
+    else return false;
+    return true;
   }
 
   private park(t: Task, nr: number, args: SyscallArgs, block: Block): void {

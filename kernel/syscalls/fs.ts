@@ -71,6 +71,18 @@ function iovecs(t: Task, a: SyscallArgs, ptrArg: number, cntArg: number): Array<
   return total > 0x7fffffffffff ? EINVAL : out;
 }
 
+/** Spread the bytes one read produced over the guest's vectors; the byte count. */
+function scatterInto(t: Task, iov: Array<[number, number]>, data: Uint8Array): number {
+  let off = 0;
+  for (const [base, len] of iov) {
+    if (off >= data.length) break;
+    const n = Math.min(len, data.length - off);
+    t.mm.write(base, data.subarray(off, off + n));
+    off += n;
+  }
+  return data.length;
+}
+
 /** Implements readv(2): one read, scattered over the vectors. */
 export const readv: Handler = (t, a) => {
   const f = fileOf(t, a.int(0));
@@ -82,15 +94,7 @@ export const readv: Handler = (t, a) => {
   if (total === 0) return 0;
   const scatter = (r: ReadResult): SysRet => {
     if (r instanceof Block) return new Block(r.wait, () => scatter(r.retry()));
-    if (r instanceof Errno) return r;
-    let off = 0;
-    for (const [base, len] of iov) {
-      if (off >= r.length) break;
-      const n = Math.min(len, r.length - off);
-      t.mm.write(base, r.subarray(off, off + n));
-      off += n;
-    }
-    return r.length;
+    return r instanceof Errno ? r : scatterInto(t, iov, r);
   };
   return scatter(f.read(t, total));
 };
@@ -157,15 +161,7 @@ function doPreadv(t: Task, a: SyscallArgs, offset: number): SysRet {
   if (offset === -1) return readv(t, a);
   if (offset < 0) return EINVAL;
   const r = f.pread(t, total, offset);
-  if (r instanceof Errno) return r;
-  let off = 0;
-  for (const [base, len] of iov) {
-    if (off >= r.length) break;
-    const n = Math.min(len, r.length - off);
-    t.mm.write(base, r.subarray(off, off + n));
-    off += n;
-  }
-  return r.length;
+  return r instanceof Errno ? r : scatterInto(t, iov, r);
 }
 
 function doPwritev(t: Task, a: SyscallArgs, offset: number): SysRet {
