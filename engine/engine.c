@@ -12,6 +12,7 @@
  * copies. Pages are committed (PROT_READ|PROT_WRITE on the host) only while
  * the guest has them mapped; Unicorn enforces the guest's own permissions.
  */
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <unicorn/unicorn.h>
@@ -387,8 +388,53 @@ static napi_value engine_release(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "syscage engine: release outside the guest window");
     return NULL;
   }
-  madvise(e->mem + addr, len, MADV_DONTNEED);
-  mprotect(e->mem + addr, len, PROT_NONE);
+  /* A fresh private reservation replaces whatever backed the range (private pages or a shared memfd). */
+  if (mmap(e->mem + addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    napi_throw_error(env, NULL, "syscage engine: cannot release guest memory");
+    return NULL;
+  }
+  return NULL;
+}
+
+/*
+ * shareMemory(h, addr, len, fd, offset) -> fd: back [addr, addr+len) with a
+ * shared memory file, so another engine (a forked child) can map the same
+ * pages. fd -1 creates a new zero-filled one of `len` bytes (MAP_SHARED|MAP_ANONYMOUS).
+ */
+static napi_value engine_share_memory(napi_env env, napi_callback_info info) {
+  ENGINE_ARGS(5);
+  uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
+  int32_t fd;
+  int64_t offset;
+  CHECK(napi_get_value_int32(env, argv[3], &fd));
+  CHECK(napi_get_value_int64(env, argv[4], &offset));
+  if (addr > e->mem_size || len > e->mem_size - addr) {
+    napi_throw_range_error(env, NULL, "syscage engine: shared range outside the guest window");
+    return NULL;
+  }
+  if (fd < 0) {
+    fd = memfd_create("syscage-shared", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)len) != 0) {
+      if (fd >= 0) close(fd);
+      napi_throw_error(env, NULL, "syscage engine: cannot create shared memory");
+      return NULL;
+    }
+  }
+  if (mmap(e->mem + addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, (off_t)offset) == MAP_FAILED) {
+    napi_throw_error(env, NULL, "syscage engine: cannot map shared memory");
+    return NULL;
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, fd, &r));
+  return r;
+}
+
+/* closeFd(fd): the last mapping of a shared memory file is gone. */
+static napi_value engine_close_fd(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  close(fd);
   return NULL;
 }
 
@@ -708,6 +754,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"regWrite", NULL, engine_reg_write, NULL, NULL, NULL, napi_default, NULL},
     {"mmrWrite", NULL, engine_mmr_write, NULL, NULL, NULL, napi_default, NULL},
     {"run", NULL, engine_run, NULL, NULL, NULL, napi_default, NULL},
+    {"shareMemory", NULL, engine_share_memory, NULL, NULL, NULL, napi_default, NULL},
+    {"closeFd", NULL, engine_close_fd, NULL, NULL, NULL, napi_default, NULL},
     {"removeCache", NULL, engine_remove_cache, NULL, NULL, NULL, napi_default, NULL},
     {"setPreemptible", NULL, engine_set_preemptible, NULL, NULL, NULL, napi_default, NULL},
     {"contextSave", NULL, engine_context_save, NULL, NULL, NULL, napi_default, NULL},

@@ -21,6 +21,8 @@ interface Addon {
   contextSave(h: object): object;
   setPreemptible(h: object, on: boolean): void;
   removeCache(h: object, begin: number, end: number): void;
+  shareMemory(h: object, addr: number, len: number, fd: number, offset: number): number;
+  closeFd(fd: number): void;
   contextRestore(h: object, ctx: object): void;
   copyFrom(dst: object, src: object, addr: number, len: number): void;
   contextRegWrite(ctx: object, id: number, value: number | bigint): void;
@@ -90,6 +92,21 @@ export interface CpuConfig {
 
 export const PROT_NONE = 0, PROT_R = 1, PROT_W = 2, PROT_X = 4;
 
+/** A guest range backed by a shared memory file: `fd` at `offset` maps to `start`. */
+interface SharedRange { start: number; end: number; fd: number; offset: number }
+
+/** How many shared ranges, in every engine, use each shared memory file; closed at zero. */
+const sharedFdRefs = new Map<number, number>();
+function refFd(fd: number): void { sharedFdRefs.set(fd, (sharedFdRefs.get(fd) ?? 0) + 1); }
+function unrefFd(fd: number): void {
+  const n = (sharedFdRefs.get(fd) ?? 1) - 1;
+  if (n > 0) sharedFdRefs.set(fd, n);
+  else {
+    sharedFdRefs.delete(fd);
+    addon.closeFd(fd);
+  }
+}
+
 /** One contiguous range of guest pages as Unicorn sees it. */
 interface Region { start: number; end: number; prot: number }
 
@@ -105,6 +122,8 @@ export class UnicornCpu {
   private regions: Region[] = [];
   /** Host ranges committed (readable by the host), sorted and disjoint: what fork must copy. */
   private committed: Array<[number, number]> = [];
+  /** Ranges backed by shared memory (MAP_SHARED): a fork maps the same pages instead of copying them. */
+  private shared: SharedRange[] = [];
 
   constructor(readonly config: CpuConfig, private readonly onSyscall: () => void) {
     this.h = addon.create(config.ucArch, config.ucMode, config.cpuModel, config.windowSize, this.io,
@@ -148,7 +167,11 @@ export class UnicornCpu {
   }
 
   /** Free the CPU and the guest memory now; views handed out before must not be used after. */
-  close(): void { addon.close(this.h); }
+  close(): void {
+    addon.close(this.h);
+    for (const r of this.shared) unrefFd(r.fd);
+    this.shared = [];
+  }
 
   commit(addr: number, len: number): void {
     addon.commit(this.h, addr, len);
@@ -158,6 +181,33 @@ export class UnicornCpu {
   release(addr: number, len: number): void {
     addon.release(this.h, addr, len);
     this.committed = cutRange(this.committed, addr, addr + len);
+    this.unshare(addr, addr + len);
+  }
+
+  /** Back the committed range [addr, addr+len) with fresh shared memory (MAP_SHARED|MAP_ANONYMOUS). */
+  share(addr: number, len: number): void {
+    this.unshare(addr, addr + len);
+    const fd = addon.shareMemory(this.h, addr, len, -1, 0);
+    refFd(fd);
+    this.shared.push({ start: addr, end: addr + len, fd, offset: 0 });
+  }
+
+  private attachShared(r: SharedRange): void {
+    addon.shareMemory(this.h, r.start, r.end - r.start, r.fd, r.offset);
+    refFd(r.fd);
+    this.shared.push({ ...r });
+  }
+
+  /** Forget the shared backing of [start, end); pieces outside it keep theirs. */
+  private unshare(start: number, end: number): void {
+    const next: SharedRange[] = [];
+    for (const r of this.shared) {
+      if (r.end <= start || r.start >= end) { next.push(r); continue; }
+      if (r.start < start) { next.push({ ...r, end: start }); refFd(r.fd); }
+      if (r.end > end) { next.push({ ...r, start: end, offset: r.offset + (end - r.start) }); refFd(r.fd); }
+      unrefFd(r.fd);
+    }
+    this.shared = next;
   }
 
   /** A new CPU with a copy of this one's memory and register state (fork). */
@@ -165,8 +215,15 @@ export class UnicornCpu {
     const child = new UnicornCpu(this.config, this.onSyscall);
     for (const [start, end] of this.committed) {
       child.commit(start, end - start);
-      addon.copyFrom(child.h, this.h, start, end - start);
+      // Shared pages are mapped, not copied: parent and child see each other's writes.
+      let at = start;
+      for (const r of this.shared.filter((r) => r.start < end && r.end > start).sort((a, b) => a.start - b.start)) {
+        if (r.start > at) addon.copyFrom(child.h, this.h, at, r.start - at);
+        at = Math.max(at, r.end);
+      }
+      if (at < end) addon.copyFrom(child.h, this.h, at, end - at);
     }
+    for (const r of this.shared) child.attachShared(r);
     for (const r of this.regions) child.protect(r.start, r.end - r.start, r.prot);
     child.restoreContext(this.saveContext());
     return child;

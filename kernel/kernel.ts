@@ -12,6 +12,7 @@ import {
   CLD_CONTINUED, CLD_STOPPED, type PendingSignal,
 } from "./signal";
 import { WaitQueue } from "./waitqueue";
+import { writeBack } from "./writeback";
 import type { AddressSpace } from "./memory";
 import { ProcessTable, ThreadGroup } from "./process";
 import type { Machine, Scheduler } from "./sched";
@@ -84,6 +85,7 @@ export class Kernel {
 
   /** execve past the point of no return: what of the process does not survive (fs/exec.c begin_new_exec). */
   execCommit(t: Task): void {
+    writeBack(t, 0, t.mm.layout.windowSize);
     for (const th of t.group.threads) if (th !== t) this.sched.killThread(th, { code: 0 });
     t.fds.closeOnExec();
     t.sighand = t.sighand.clone();
@@ -111,6 +113,7 @@ export class Kernel {
   private groupExited(g: ThreadGroup, status: ExitStatus, last: Task): void {
     g.exit = status;
     if (g.realTimer) clearTimeout(g.realTimer.timer);
+    writeBack(last, 0, last.mm.layout.windowSize);
     g.vforkDone?.wake();
     // Closing the descriptors is what gives pipe readers their EOF and peers their hang-up.
     last.fds.closeAll();

@@ -24,6 +24,8 @@ export interface MemoryBackend {
   protect(addr: number, len: number, prot: number): void;
   commit(addr: number, len: number): void;
   release(addr: number, len: number): void;
+  /** Back a committed range with memory a forked child will share rather than copy. */
+  share(addr: number, len: number): void;
 }
 
 export interface Vma {
@@ -32,6 +34,10 @@ export interface Vma {
   prot: number;
   /** Shown in /proc/self/maps style reports: "[heap]", "[stack]", the image path, or "". */
   name: string;
+  /** MAP_SHARED: a fork shares these pages instead of copying them. */
+  shared?: boolean;
+  /** A MAP_SHARED file mapping: where its pages go back (msync, munmap, exit). Opaque to the address space. */
+  backing?: { file: unknown; offset: number };
 }
 
 export interface AddressLayout {
@@ -79,6 +85,15 @@ export class AddressSpace {
     this.insert({ start: addr, end: addr + len, prot, name });
   }
 
+  /** Map [addr, addr+len) as MAP_SHARED memory: zero-filled, and shared with children forked later. */
+  mapShared(addr: number, len: number, prot: number, name = "", backing?: Vma["backing"]): void {
+    this.unmap(addr, len);
+    this.backend.commit(addr, len);
+    this.backend.share(addr, len);
+    this.backend.protect(addr, len, prot);
+    this.insert({ start: addr, end: addr + len, prot, name, shared: true, backing });
+  }
+
   /** Remove [addr, addr+len) from every VMA it touches; host pages are dropped. */
   unmap(addr: number, len: number): void {
     const end = addr + len;
@@ -95,7 +110,9 @@ export class AddressSpace {
     const pieces = this.vmas.filter((v) => v.start < end && v.end > addr);
     const rest = this.splitAround(addr, end);
     for (const v of pieces) {
-      rest.push({ start: Math.max(v.start, addr), end: Math.min(v.end, end), prot, name: v.name });
+      const start = Math.max(v.start, addr);
+      const backing = v.backing && { ...v.backing, offset: v.backing.offset + (start - v.start) };
+      rest.push({ ...v, start, end: Math.min(v.end, end), prot, backing });
     }
     this.vmas = rest.sort((a, b) => a.start - b.start);
     this.merge();
@@ -154,7 +171,9 @@ export class AddressSpace {
     const out: Vma[] = [];
     for (const v of this.vmas) {
       const last = out[out.length - 1];
-      if (last && last.end === v.start && last.prot === v.prot && last.name === v.name) out[out.length - 1] = { ...last, end: v.end };
+      if (last && last.end === v.start && last.prot === v.prot && last.name === v.name && last.shared === v.shared && !last.backing && !v.backing) {
+        out[out.length - 1] = { ...last, end: v.end };
+      }
       else out.push(v);
     }
     this.vmas = out;
@@ -169,7 +188,10 @@ export class AddressSpace {
         continue;
       }
       if (v.start < start) out.push({ ...v, end: start });
-      if (v.end > end) out.push({ ...v, start: end });
+      if (v.end > end) {
+        const backing = v.backing && { ...v.backing, offset: v.backing.offset + (end - v.start) };
+        out.push({ ...v, start: end, backing });
+      }
     }
     return out;
   }

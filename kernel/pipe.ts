@@ -53,6 +53,9 @@ export class Pipe {
   maxUsage = PIPE_DEF_BUFFERS;
   readers = 0;
   writers = 0;
+  /** r_counter / w_counter: how many times each end was ever opened (a FIFO's open waits for these to move). */
+  rCounter = 0;
+  wCounter = 0;
   /** Every open end, told of each change (they share Linux's rd_wait and wr_wait). */
   private readonly ends = new Set<FileDescription>();
   /** Blocked readers and writers. */
@@ -71,8 +74,14 @@ export class Pipe {
   /** An end was opened for reading and/or writing. */
   open(end: FileDescription, read: boolean, write: boolean): void {
     this.ends.add(end);
-    if (read) this.readers++;
-    if (write) this.writers++;
+    if (read) {
+      this.readers++;
+      this.rCounter++;
+    }
+    if (write) {
+      this.writers++;
+      this.wCounter++;
+    }
   }
 
   /** Linux: pipe_release — the last reader or writer going wakes everyone. */
@@ -175,12 +184,16 @@ export class Pipe {
     this.changed(POLLIN | POLLRDNORM);
   }
 
-  /** Linux: pipe_poll, for an end open for reading and/or writing. */
-  poll(read: boolean, write: boolean): number {
+  /**
+   * Linux: pipe_poll, for an end open for reading and/or writing.
+   * `hupAfter`: a FIFO reader opened without writers and O_NONBLOCK sees no
+   * POLLHUP until a writer has come (filp->f_pipe against w_counter).
+   */
+  poll(read: boolean, write: boolean, hupAfter?: number): number {
     let mask = 0;
     if (read) {
       if (!this.empty) mask |= POLLIN | POLLRDNORM;
-      if (!this.writers) mask |= POLLHUP;
+      if (!this.writers && this.wCounter !== hupAfter) mask |= POLLHUP;
     }
     if (write) {
       if (!this.full) mask |= POLLOUT | POLLWRNORM;

@@ -1,7 +1,11 @@
 /** Memory syscalls: brk, mmap/mmap2, munmap, mprotect, mremap, madvise. */
 import type { Handler, SyscallArgs } from "../abi";
 import { EACCES, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, type Errno } from "../errno";
-import { FileDescription, S_IFREG, type SysRet } from "../file";
+import { FileDescription, refFile, S_IFCHR, S_IFREG, unrefFile, type SysRet } from "../file";
+import { DEV_ZERO } from "../vfs/devices";
+import { VfsFile } from "../vfs/file";
+import { pathOf } from "../vfs/namei";
+import { writeBack } from "../writeback";
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "../memory";
 import type { Task } from "../task";
 
@@ -47,12 +51,18 @@ function doMmap(t: Task, addr: number, len: number, prot: number, flags: number,
   if (size > mm.layout.windowSize) return ENOMEM;
 
   let file: FileDescription | undefined;
-  if (!(flags & MAP_ANONYMOUS)) {
+  let anonymous = (flags & MAP_ANONYMOUS) !== 0;
+  if (!anonymous) {
     file = t.fds.get(fd);
     if (!file) return EBADF;
     if (!file.readable) return EACCES;
-    // Only private copies of regular files for now; shared file mappings need the filesystem layer.
-    if ((file.stat().mode & 0o170000) !== S_IFREG || type !== MAP_PRIVATE) return ENODEV;
+    const st = file.stat();
+    // /dev/zero maps as anonymous memory, private or shared (drivers/char/mem.c mmap_zero).
+    if ((st.mode & 0o170000) === S_IFCHR && st.rdev === DEV_ZERO) {
+      anonymous = true;
+      file = undefined;
+    } else if ((st.mode & 0o170000) !== S_IFREG) return ENODEV;
+    else if (type !== MAP_PRIVATE && prot & PROT_WRITE && !file.writable) return EACCES;
   }
 
   let start: number | undefined;
@@ -66,7 +76,15 @@ function doMmap(t: Task, addr: number, len: number, prot: number, flags: number,
     start = hint && mm.isFree(hint, hint + size) ? hint : mm.findFree(size);
     if (start === undefined) return ENOMEM;
   }
-  mm.map(start, size, prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
+  const vprot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+  // /proc/self/maps names a file mapping by its path, and shared anonymous memory as Linux's shmem file does.
+  const name = file instanceof VfsFile ? pathOf(t, file.path) ?? "" : type !== MAP_PRIVATE ? "/dev/zero (deleted)" : "";
+  if (type === MAP_PRIVATE) mm.map(start, size, vprot, name);
+  else {
+    // A shared file mapping keeps its file description alive until its pages have gone back.
+    if (file) refFile(file);
+    mm.mapShared(start, size, vprot, name, file && { file, offset });
+  }
   if (file) {
     const data = file.pread(t, len, offset);
     if (!(data instanceof Uint8Array)) {
@@ -76,6 +94,15 @@ function doMmap(t: Task, addr: number, len: number, prot: number, flags: number,
     mm.rawWrite(start, data);
   }
   return start;
+}
+
+/** Unmap [addr, addr+len), writing shared file pages back and letting go of their files. */
+function unmapRange(t: Task, addr: number, len: number): void {
+  writeBack(t, addr, len);
+  const end = addr + len;
+  const wholly = t.mm.mappings().filter((v) => v.backing && v.start >= addr && v.end <= end);
+  t.mm.unmap(addr, len);
+  for (const v of wholly) if (!t.mm.mappings().some((o) => o.backing?.file === v.backing!.file)) unrefFile(v.backing!.file as FileDescription);
 }
 
 /** Implements mmap(2); the offset is in bytes. */
@@ -99,7 +126,19 @@ export const munmap: Handler = (t, a) => {
   const addr = a.ptr(0), len = a.ulong(1);
   if (!aligned(addr) || len === 0 || !Number.isSafeInteger(len)) return EINVAL;
   if (addr + len > t.mm.layout.windowSize) return EINVAL;
-  t.mm.unmap(addr, pageUp(len));
+  unmapRange(t, addr, pageUp(len));
+  return 0;
+};
+
+const MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
+
+/** Implements msync(2): shared file pages go back to their files. */
+export const msync: Handler = (t, a) => {
+  const addr = a.ptr(0), len = a.ulong(1), flags = a.int(2);
+  if (!aligned(addr) || flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) || (flags & MS_ASYNC && flags & MS_SYNC)) return EINVAL;
+  const size = pageUp(len);
+  if (!t.mm.covered(addr, addr + size)) return ENOMEM;
+  writeBack(t, addr, size);
   return 0;
 };
 

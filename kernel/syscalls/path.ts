@@ -19,7 +19,7 @@ import { AT_FDCWD, AT_REMOVEDIR, O_CLOEXEC, O_CREAT, O_TMPFILE_BIT, O_TRUNC, O_W
 
 /** Install what an open produced, waiting first when it must (a fifo's other end). */
 function install(t: Task, r: OpenResult, cloexec: boolean): SysRet {
-  if (r instanceof Block) return new Block(r.wait, () => install(t, r.retry(), cloexec));
+  if (r instanceof Block) return new Block(r.wait, () => install(t, r.retry(), cloexec), r.cancel);
   if (r instanceof Errno) return r;
   const fd = t.fds.install(r as FileDescription, cloexec);
   if (fd instanceof Errno) r.release();

@@ -68,6 +68,12 @@ export abstract class Inode {
   /** 0 once the last name is gone (an unlinked directory cannot be entered). */
   abstract get nlink(): number;
   abstract stat(): StatInfo;
+  /**
+   * Whether the inode is seen through a read-only bind of a writable
+   * filesystem (a container's /proc/sys): opening it for writing, changing
+   * its attributes and access(W_OK) are EROFS, as on a read-only mount.
+   */
+  get readOnly(): boolean { return false; }
 
   // --- directories (the VFS has already checked permissions and the name) ---
   lookup(_t: Task, _name: string): Inode | Errno { return ENOTDIR; }

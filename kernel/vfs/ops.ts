@@ -66,6 +66,13 @@ function newOwner(t: Task, dir: Inode): Cred {
   return dir.mode & S_ISGID ? { uid: c.uid, gid: dir.gid } : c;
 }
 
+/**
+ * Whether `p` cannot be written as on a read-only mount (sb_permission,
+ * mnt_want_write): the mount, or an inode standing for a read-only bind over
+ * it (a container's /proc/sys entries).
+ */
+const readOnlyAt = (p: VfsPath): boolean => p.mnt.readOnly || p.d.inode.readOnly;
+
 const isMountpoint = (t: Task, p: VfsPath): boolean =>
   p.d === p.mnt.rootDentry || fsOf(t).ns.mountedOn(p.mnt, p.d.inode) !== undefined;
 
@@ -94,7 +101,7 @@ function mayOpen(t: Task, p: VfsPath, flags: number): 0 | Errno {
   if (type === S_IFLNK) return ELOOP;
   if (type === S_IFDIR && acc & MAY_WRITE) return EISDIR;
   if ((type === S_IFCHR || type === S_IFBLK) && p.mnt.flags.nodev) return EACCES;
-  if (acc & MAY_WRITE && p.mnt.readOnly && (type === S_IFREG || type === S_IFDIR)) return EROFS;
+  if (acc & MAY_WRITE && readOnlyAt(p) && (type === S_IFREG || type === S_IFDIR)) return EROFS;
   const denied = permission(credOf(t), inode, acc);
   if (denied) return denied;
   if (flags & O_NOATIME && credOf(t).uid !== 0 && credOf(t).uid !== inode.uid) return EPERM;
@@ -226,6 +233,12 @@ export function mkdirAt(t: Task, dirfd: number, path: string, mode: number): 0 |
 
 /** Implements mknodat(2): regular files, fifos and sockets for anyone, devices for root (CAP_MKNOD). */
 export function mknodAt(t: Task, dirfd: number, path: string, mode: number, dev: number): 0 | Errno {
+  const r = makeNode(t, dirfd, path, mode, dev);
+  return r instanceof Errno ? r : 0;
+}
+
+/** mknodat's work (Linux: filename_create + vfs_mknod), giving the new inode; AF_UNIX bind makes its socket files here. */
+export function makeNode(t: Task, dirfd: number, path: string, mode: number, dev: number): Inode | Errno {
   const type = mode & S_IFMT;
   if (type === S_IFDIR) return EPERM;
   if (![0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK].includes(type)) return EINVAL;
@@ -241,10 +254,9 @@ export function mknodAt(t: Task, dirfd: number, path: string, mode: number, dev:
   if (denied) return denied;
   const parent = pw.dir.d.inode;
   const perm = mode & 0o7777 & ~fsOf(t).umask;
-  const r = type === 0 || type === S_IFREG
+  return type === 0 || type === S_IFREG
     ? parent.create(pw.name, perm, newOwner(t, parent))
     : parent.mknod(pw.name, type | perm, type === S_IFCHR || type === S_IFBLK ? dev : 0, newOwner(t, parent));
-  return r instanceof Errno ? r : 0;
 }
 
 /** Implements symlinkat(2). */
@@ -456,7 +468,7 @@ function owns(cred: Cred, inode: Inode): boolean {
 }
 
 function writableMount(p: VfsPath): 0 | Errno {
-  return p.mnt.readOnly ? EROFS : 0;
+  return readOnlyAt(p) ? EROFS : 0;
 }
 
 /** Implements chmod on a located inode (Linux: chmod_common, setattr_prepare). */
@@ -543,7 +555,7 @@ export function accessAt(t: Task, dirfd: number, path: string, mode: number, fla
   const cred: Cred = effective ? credOf(t) : { uid: t.proc.uid, gid: t.proc.gid };
   const inode = p.d.inode;
   const mask = (mode & 4 ? MAY_READ : 0) | (mode & 2 ? MAY_WRITE : 0) | (mode & 1 ? MAY_EXEC : 0);
-  if (mask & MAY_WRITE && p.mnt.readOnly && (isReg(inode.mode) || isDir(inode.mode) || isLnk(inode.mode))) return EROFS;
+  if (mask & MAY_WRITE && readOnlyAt(p) && (isReg(inode.mode) || isDir(inode.mode) || isLnk(inode.mode))) return EROFS;
   return permission(cred, inode, mask);
 }
 

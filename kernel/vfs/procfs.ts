@@ -12,8 +12,8 @@ import { fdPath } from "./ops";
 import { VfsFile, RegularFile, DirFile } from "./file";
 import { Dentry, Filesystem, Inode, PROC_SUPER_MAGIC, type OpenResult, type StatFs, type VfsPath } from "./inode";
 import { fsOf, pathOf, resolve } from "./namei";
-import { SynthDir, SynthFile, SynthLink, type Maker, type Render, type Store } from "./synth";
-import { sysctls } from "./sysctl";
+import { ReadOnlySynthFile, SynthDir, SynthFile, SynthLink, type Maker, type Render, type Store } from "./synth";
+import { sysctls, type Sysctl } from "./sysctl";
 import { openFlagsToGuest, text, major, minor } from "./types";
 
 const UNAME_RELEASE = "6.1.0-syscage";
@@ -90,12 +90,22 @@ export class ProcFs extends Filesystem {
           const name = rest.slice(0, slash);
           if (!m.has(name)) m.set(name, this.sysDir(here + name));
         } else {
-          m.set(rest, this.file(`sys/${path}`, ctl.set ? 0o644 : 0o444, (tt) => ctl.get(tt) + "\n",
-            ctl.set ? (tt, v) => ctl.set!(tt, v.trim()) : undefined));
+          m.set(rest, this.sysctlFile(path, ctl));
         }
       }
       return m;
     });
+  }
+
+  /**
+   * One /proc/sys file: writable when the guest may set it, else read-only as
+   * behind a container's read-only /proc/sys bind (EROFS on a write open).
+   */
+  private sysctlFile(path: string, ctl: Sysctl): Maker {
+    const key = `sys/${path}`, render = (tt: Task) => ctl.get(tt) + "\n";
+    if (!ctl.set) return () => new ReadOnlySynthFile(this, this.ino(key), ctl.mode, render);
+    const set = ctl.set;
+    return this.file(key, ctl.mode, render, (tt, v) => set(tt, v.trim()));
   }
 
   // --- /proc/PID ----------------------------------------------------------------
@@ -234,8 +244,8 @@ const hex8 = (n: number): string => n.toString(16).padStart(8, "0");
 
 function maps(t: Task): string {
   return t.mm.mappings().map((v) => {
-    const perms = (v.prot & 1 ? "r" : "-") + (v.prot & 2 ? "w" : "-") + (v.prot & 4 ? "x" : "-") + "p";
-    const head = `${hex8(v.start)}-${hex8(v.end)} ${perms} 00000000 00:00 0 `;
+    const perms = (v.prot & 1 ? "r" : "-") + (v.prot & 2 ? "w" : "-") + (v.prot & 4 ? "x" : "-") + (v.shared ? "s" : "p");
+    const head = `${hex8(v.start)}-${hex8(v.end)} ${perms} ${hex8(v.backing?.offset ?? 0)} 00:00 0 `;
     return (v.name ? head.padEnd(MAPS_NAME_COLUMN) + " " + v.name : head) + "\n";
   }).join("");
 }

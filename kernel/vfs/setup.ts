@@ -15,6 +15,7 @@ import { MountNamespace, type MountFlags } from "./mount";
 import { makeDevFs } from "./devfs";
 import { ProcFs } from "./procfs";
 import { TmpFs, type TmpDir } from "./tmpfs";
+import "./unixsock"; // AF_UNIX pathname sockets: bind makes socket inodes here
 import { S_IFDIR, text } from "./types";
 
 export type MountMode = "ro" | "rw" | "strict";

@@ -73,6 +73,14 @@ export class SynthFile extends SynthInode {
   }
 }
 
+/**
+ * A synthetic file behind a read-only bind mount: the writes a container
+ * refuses (/proc/sys entries the guest may not set) are EROFS; reads work.
+ */
+export class ReadOnlySynthFile extends SynthFile {
+  override get readOnly(): boolean { return true; }
+}
+
 export class SynthLink extends SynthInode {
   constructor(fs: Filesystem, ino: number, private readonly target: (t: Task) => string | Errno,
     jumpTo?: (t: Task, link: VfsPath) => VfsPath | Errno, uid = 0, gid = 0) {

@@ -13,17 +13,29 @@ import { text } from "./types";
 export interface Sysctl {
   /** The value without the trailing newline (the file shows it followed by "\n"). */
   get(t: Task): string;
-  /** Parse and apply a written value (already trimmed); EINVAL for garbage. */
+  /**
+   * Parse and apply a written value (already trimmed); EINVAL for garbage.
+   * Without one the file is read-only as in a container: a write open is EROFS.
+   */
   set?(t: Task, value: string): 0 | Errno;
+  /** The file's permissions, Linux's ctl_table mode (0644 for most, 0444 for constants). */
+  mode: number;
 }
 
 const registry = new Map<string, Sysctl>();
 
-/** Add (or replace) the sysctl at `path` below /proc/sys, e.g. "kernel/hostname". */
-export function registerSysctl(path: string, get: (t: Task) => string, set?: (t: Task, value: string) => 0 | Errno): void {
+/**
+ * Add (or replace) the sysctl at `path` below /proc/sys, e.g. "kernel/hostname".
+ * `mode`: Linux's for the entry; by default 0644 with a setter, 0444 without.
+ */
+export function registerSysctl(path: string, get: (t: Task) => string, set?: (t: Task, value: string) => 0 | Errno,
+  mode = set ? 0o644 : 0o444): void {
   const clean = path.split("/").filter((c) => c !== "").join("/");
-  registry.set(clean, { get, set });
+  registry.set(clean, { get, set, mode });
 }
+
+/** Linux's mode for a tunable that syscage shows but the guest cannot set (its read-only bind refuses writes). */
+const TUNABLE = 0o644;
 
 /** Every registered sysctl by path. */
 export function sysctls(): ReadonlyMap<string, Sysctl> {
@@ -51,9 +63,9 @@ registerSysctl("kernel/hostname", (t) => text(t.proc.hostname), (t, v) => {
   t.proc.hostname = Buffer.from(v, "latin1").toString("utf8");
   return 0;
 });
-registerSysctl("kernel/domainname", () => "(none)");
-registerSysctl("kernel/pid_max", () => "4194304");
-registerSysctl("kernel/threads-max", () => "126397");
+registerSysctl("kernel/domainname", () => "(none)", undefined, TUNABLE);
+registerSysctl("kernel/pid_max", () => "4194304", undefined, TUNABLE);
+registerSysctl("kernel/threads-max", () => "126397", undefined, TUNABLE);
 registerSysctl("kernel/ngroups_max", () => "65536");
 registerSysctl("kernel/cap_last_cap", () => "40");
 registerSysctl("kernel/random/boot_id", () => "5ca9e6e0-5ca9-4e00-8000-000000000001");
@@ -66,11 +78,11 @@ registerSysctl("kernel/random/uuid", (t) => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 });
 registerSysctl("kernel/random/entropy_avail", () => "256");
-registerSysctl("kernel/yama/ptrace_scope", () => "1");
-registerSysctl("fs/file-max", () => "9223372036854775807");
-registerSysctl("fs/nr_open", () => "1048576");
-registerSysctl("fs/pipe-max-size", () => "1048576");
-registerSysctl("fs/protected_hardlinks", () => "1");
-registerSysctl("fs/protected_symlinks", () => "1");
-registerSysctl("vm/overcommit_memory", () => "0");
-registerSysctl("vm/max_map_count", () => "65530");
+registerSysctl("kernel/yama/ptrace_scope", () => "1", undefined, TUNABLE);
+registerSysctl("fs/file-max", () => "9223372036854775807", undefined, TUNABLE);
+registerSysctl("fs/nr_open", () => "1048576", undefined, TUNABLE);
+registerSysctl("fs/pipe-max-size", () => "1048576", undefined, TUNABLE);
+registerSysctl("fs/protected_hardlinks", () => "1", undefined, 0o600);
+registerSysctl("fs/protected_symlinks", () => "1", undefined, 0o600);
+registerSysctl("vm/overcommit_memory", () => "0", undefined, TUNABLE);
+registerSysctl("vm/max_map_count", () => "65530", undefined, TUNABLE);

@@ -26,6 +26,7 @@ class HeapBackend implements MemoryBackend {
   }
   protect(): void {}
   commit(): void {}
+  share(): void {}
   release(): void {}
 }
 

@@ -37,11 +37,15 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
 const OVERFLOW_ID = 65534;
 
 /**
- * How pathname sockets reach the filesystem: the VFS registers these. Until
- * it does, binding or connecting to a path answers ENOENT with a warning.
+ * How pathname sockets reach the filesystem: the VFS registers these
+ * (kernel/vfs/unixsock.ts, loaded with the VFS). A kernel without one answers
+ * binding or connecting to a path with ENOENT and a warning.
  */
 export interface UnixPathHooks {
-  /** unix_bind_bsd: create the socket inode at `path` (EADDRINUSE when something is there) for `sock`. */
+  /**
+   * unix_bind_bsd: create the socket inode at `path` (EADDRINUSE when something
+   * is there) for `sock`; a `sock` already bound gets EINVAL once the inode is made and removed again.
+   */
   bind(t: Task, path: string, sock: UnixSocket): 0 | Errno;
   /** unix_find_bsd: the socket bound at `path` (ENOENT, EACCES, ECONNREFUSED for a socket file nobody holds...). */
   lookup(t: Task, path: string): UnixSocket | Errno;
@@ -137,7 +141,6 @@ export class UnixSocket extends Socket {
       this.net.warnOnce(t, "binding AF_UNIX sockets to filesystem paths");
       return ENOENT;
     }
-    if (this.addr) return EINVAL;
     const r = pathHooks.bind(t, path, this);
     if (r) return r;
     const name = Buffer.from(path, "latin1");
