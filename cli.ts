@@ -2,12 +2,14 @@
 /** The syscage command line: a thin shell over the Sandbox API. */
 import * as fs from "fs";
 import * as path from "path";
+import { compatibility, formatCompatibility } from "./compat";
 import { installInterruptGuard, interruptHandled } from "./engine";
 import { NetSetupError, parsePublish } from "./kernel/net/setup";
 import { applySysctl, NetSysctl } from "./kernel/net/sysctl";
 import { LoadError, Sandbox, type MountSpec, type SandboxOptions } from "./sandbox";
 
 const HELP = `usage: syscage run [options] [--] BINARY [ARG...]
+       syscage syscalls      the compatibility table: each syscall's number per arch, and whether it is served
 
 Run an unmodified static Linux binary (i386, x86_64 or aarch64) with every
 syscall served by syscage's in-process kernel. stdin, stdout and stderr pass
@@ -77,6 +79,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === "--version") {
     process.stdout.write(`syscage ${version()}\n`);
+    return 0;
+  }
+  if (argv[0] === "syscalls") {
+    process.stdout.write(formatCompatibility(compatibility()));
     return 0;
   }
   if (argv[0] !== "run") usage(`unknown command '${argv[0]}'`);

@@ -2,7 +2,6 @@
  * What the arch-neutral kernel needs from an architecture. arch/<name>/ builds
  * one of these per process; the kernel never imports arch/ or the engine.
  */
-import type { Errno } from "./errno";
 import type { StatInfo, SysRet } from "./file";
 import type { AddressSpace } from "./memory";
 import type { SyscallTable, ArchName } from "./syscall-table";
@@ -101,6 +100,3 @@ export interface SignalDelivery {
 }
 
 export type Handler = (t: Task, a: SyscallArgs) => SysRet;
-
-/** What a handler reports about its own Linux conformance, printable as a table. */
-export type Support = { status: "supported" } | { status: "partial"; why: string } | { status: "errno"; errno: Errno; why: string };

@@ -131,6 +131,14 @@ describe("options", () => {
     for (const opt of ["--env", "--strace", "--timeout", "--help", "--version"]) expect(r.stdout).toContain(opt);
   });
 
+  test("`syscalls` prints the compatibility table with each arch's numbers", () => {
+    const r = run(["syscalls"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^listen +363 +50 +201  yes$/m);
+    expect(r.stdout).toMatch(/^socketcall +102 +- +-  yes$/m);
+    expect(r.stdout).toMatch(/^served: i386 \d+\/\d+, x86_64 \d+\/\d+, aarch64 \d+\/\d+$/m);
+  });
+
   test("--version prints the package version", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
     expect(run(["--version"])).toEqual({ status: 0, stdout: `syscage ${pkg.version}\n`, stderr: "" });
