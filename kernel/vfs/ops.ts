@@ -60,6 +60,22 @@ function child(t: Task, pw: ParentWalk): VfsPath | undefined | Errno {
   return c === ENOENT ? undefined : c;
 }
 
+/**
+ * The parent walk for a name about to be created (Linux's filename_create): EEXIST
+ * for ".", "..", "/" or a name already there, ENOENT for a trailing slash on
+ * anything but a directory being made.
+ */
+function newName(t: Task, dirfd: number, path: string, forDirectory: boolean): ParentWalk | Errno {
+  const pw = parentAt(t, dirfd, path);
+  if (pw instanceof Errno) return pw;
+  if (pw.kind !== "normal") return EEXIST;
+  const existing = child(t, pw);
+  if (existing instanceof Errno) return existing;
+  if (existing) return EEXIST;
+  if (pw.trailingSlash && !forDirectory) return ENOENT;
+  return pw;
+}
+
 /** The ids a new file gets: the caller's, or the directory's group when it is setgid (Linux: inode_init_owner). */
 function newOwner(t: Task, dir: Inode): Cred {
   const c = credOf(t);
@@ -216,12 +232,8 @@ function openTmpfile(t: Task, dirfd: number, path: string, flags: number, mode: 
 
 /** Implements mkdirat(2). */
 export function mkdirAt(t: Task, dirfd: number, path: string, mode: number): 0 | Errno {
-  const pw = parentAt(t, dirfd, path);
+  const pw = newName(t, dirfd, path, true);
   if (pw instanceof Errno) return pw;
-  if (pw.kind !== "normal") return EEXIST;
-  const existing = child(t, pw);
-  if (existing instanceof Errno) return existing;
-  if (existing) return EEXIST;
   const denied = mayModify(credOf(t), pw.dir);
   if (denied) return denied;
   const parent = pw.dir.d.inode;
@@ -243,13 +255,8 @@ export function makeNode(t: Task, dirfd: number, path: string, mode: number, dev
   if (type === S_IFDIR) return EPERM;
   if (![0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK].includes(type)) return EINVAL;
   if ((type === S_IFCHR || type === S_IFBLK) && credOf(t).uid !== 0) return EPERM;
-  const pw = parentAt(t, dirfd, path);
+  const pw = newName(t, dirfd, path, false);
   if (pw instanceof Errno) return pw;
-  if (pw.kind !== "normal") return EEXIST;
-  const existing = child(t, pw);
-  if (existing instanceof Errno) return existing;
-  if (existing) return EEXIST;
-  if (pw.trailingSlash) return ENOENT;
   const denied = mayModify(credOf(t), pw.dir);
   if (denied) return denied;
   const parent = pw.dir.d.inode;
@@ -262,13 +269,8 @@ export function makeNode(t: Task, dirfd: number, path: string, mode: number, dev
 /** Implements symlinkat(2). */
 export function symlinkAt(t: Task, target: string, dirfd: number, path: string): 0 | Errno {
   if (target === "") return ENOENT;
-  const pw = parentAt(t, dirfd, path);
+  const pw = newName(t, dirfd, path, false);
   if (pw instanceof Errno) return pw;
-  if (pw.kind !== "normal") return EEXIST;
-  const existing = child(t, pw);
-  if (existing instanceof Errno) return existing;
-  if (existing) return EEXIST;
-  if (pw.trailingSlash) return ENOENT;
   const denied = mayModify(credOf(t), pw.dir);
   if (denied) return denied;
   const r = pw.dir.d.inode.symlink(pw.name, target, newOwner(t, pw.dir.d.inode));
@@ -384,13 +386,8 @@ export function linkAt(t: Task, olddfd: number, oldpath: string, newdfd: number,
   const old = lookupAt(t, olddfd, oldpath, (flags & AT_EMPTY_PATH) | (flags & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW));
   if (old instanceof Errno) return old;
   if (old instanceof FileDescription) return EXDEV;
-  const pw = parentAt(t, newdfd, newpath);
+  const pw = newName(t, newdfd, newpath, false);
   if (pw instanceof Errno) return pw;
-  if (pw.kind !== "normal") return EEXIST;
-  const existing = child(t, pw);
-  if (existing instanceof Errno) return existing;
-  if (existing) return EEXIST;
-  if (pw.trailingSlash) return ENOENT;
   if (old.mnt !== pw.dir.mnt) return EXDEV;
   const denied = mayModify(cred, pw.dir);
   if (denied) return denied;
