@@ -29,6 +29,8 @@ export interface ProcessCpu {
   args: SyscallArgs;
   /** The task whose registers are loaded. */
   loaded: Task | undefined;
+  /** Set when execve gave the process a new CPU: the run on this one is over. */
+  replaced?: boolean;
 }
 
 /** How long a task that keeps making syscalls may hold the event loop. */
@@ -75,6 +77,7 @@ export class EngineMachine implements CloneMachine {
   /** `g` runs on `cpu` from now on (a new process, or execve's new image). */
   attach(g: ThreadGroup, arch: ArchImpl, cpu: UnicornCpu): void {
     const old = this.cpus.get(g);
+    if (old && old.cpu !== cpu) old.replaced = true;
     this.cpus.set(g, { cpu, arch, args: new SyscallArgs(cpu.io, IO_ARGS, arch.wordSize), loaded: undefined });
     // execve replaces the CPU from inside its own syscall hook: close the old one once it has stopped.
     if (old && old.cpu !== cpu && ![...this.cpus.values()].includes(old)) this.retired.push(old.cpu);
@@ -246,7 +249,7 @@ export class EngineMachine implements CloneMachine {
     }
     // The CPU may have been replaced (execve) or the task ended: either way this run is over.
     // A busy task also hands the event loop a turn now and then (timers, host I/O, Ctrl-C).
-    const over = t.exit !== undefined || t.group.exiting !== undefined || this.cpus.get(t.group) !== p || t.reschedule ||
+    const over = t.exit !== undefined || t.group.exiting !== undefined || p.replaced === true || t.reschedule ||
       ((++this.sinceYield & 1023) === 0 && Date.now() - this.lastYield > YIELD_MS);
     t.reschedule = false;
     io[IO_ACTION] = over ? ACTION_SET_RET | ACTION_STOP : ACTION_SET_RET;

@@ -859,7 +859,7 @@ describe("AF_UNIX bind", () => {
     expect(e.f.ret(net.bind, e.socket(AF_UNIX, SOCK_STREAM), e.sun(path, family), len)).toBe("EINVAL");
   });
 
-  test("filesystem paths wait for the filesystem layer: ENOENT and a warning", () => {
+  test("without a VFS, filesystem paths give ENOENT and a warning", () => {
     const e = new Env();
     expect(e.f.ret(net.bind, e.socket(AF_UNIX, SOCK_STREAM), e.sun("/tmp/s"), 9)).toBe("ENOENT");
     expect(e.warnings).toEqual(["syscage: binding AF_UNIX sockets to filesystem paths is not implemented"]);
