@@ -7,7 +7,7 @@ import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { arches, type ArchImpl } from "./arch";
-import { hostSeek } from "./engine";
+import { hostIo } from "./engine";
 import type { SyscallHook } from "./kernel/dispatch";
 import { FdTable, O_RDONLY, O_WRONLY, type FileDescription } from "./kernel/file";
 import { attachNet, type NetOptions } from "./kernel/net/setup";
@@ -186,12 +186,12 @@ export class Sandbox {
 }
 
 function input(spec: StdinSpec): FileDescription {
-  if (typeof spec === "number") return new HostFdFile(spec, O_RDONLY, hostSeek);
+  if (typeof spec === "number") return new HostFdFile(spec, O_RDONLY, hostIo);
   return new BufferInputFile(typeof spec === "string" ? Buffer.from(spec) : spec);
 }
 
 function output(spec: OutputSpec, flags: number): FileDescription {
-  return typeof spec === "number" ? new HostFdFile(spec, flags, hostSeek) : new SinkFile(spec);
+  return typeof spec === "number" ? new HostFdFile(spec, flags, hostIo) : new SinkFile(spec);
 }
 
 

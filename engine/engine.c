@@ -15,6 +15,8 @@
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <uv.h>
+#include <poll.h>
 #include <unicorn/unicorn.h>
 #include <errno.h>
 #include <stdint.h>
@@ -686,6 +688,88 @@ static napi_value interrupt_handled(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Host descriptors handed to the guest (stdin/stdout/stderr): their readiness
+ * for poll(2)/epoll, asked of the host without waiting (hostPoll), and watched
+ * on Node's own loop while a guest task sleeps on them (watchFd/unwatchFd).
+ */
+static napi_value host_poll(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int32_t fd, events;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &events));
+  struct pollfd p = { .fd = fd, .events = (short)events };
+  int r = poll(&p, 1, 0);
+  napi_value v;
+  CHECK(napi_create_int32(env, r < 0 ? -errno : p.revents, &v));
+  return v;
+}
+
+typedef struct {
+  uv_poll_t handle;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+} FdWatch;
+
+static void on_fd_event(uv_poll_t *h, int status, int events) {
+  FdWatch *w = h->data;
+  napi_handle_scope scope;
+  napi_open_handle_scope(w->env, &scope);
+  napi_value cb, recv, arg, result;
+  napi_get_reference_value(w->env, w->callback, &cb);
+  napi_get_global(w->env, &recv);
+  napi_create_int32(w->env, status < 0 ? status : events, &arg);
+  napi_make_callback(w->env, w->async, recv, cb, 1, &arg, &result);
+  napi_close_handle_scope(w->env, scope);
+}
+
+static void on_watch_closed(uv_handle_t *h) {
+  FdWatch *w = h->data;
+  napi_delete_reference(w->env, w->callback);
+  napi_async_destroy(w->env, w->async);
+  free(w);
+}
+
+/* watchFd(fd, readable, writable, cb) -> External | null (null when the host cannot watch it, e.g. a regular file). */
+static napi_value watch_fd(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  int32_t fd;
+  bool readable, writable;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_bool(env, argv[1], &readable));
+  CHECK(napi_get_value_bool(env, argv[2], &writable));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  FdWatch *w = calloc(1, sizeof *w);
+  w->env = env;
+  w->handle.data = w;
+  napi_value null_value;
+  napi_get_null(env, &null_value);
+  if (uv_poll_init(loop, &w->handle, fd) != 0) {
+    free(w);
+    return null_value;
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "syscage:fd", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &w->async);
+  napi_create_reference(env, argv[3], 1, &w->callback);
+  uv_poll_start(&w->handle, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0), on_fd_event);
+  napi_value ext;
+  CHECK(napi_create_external(env, w, NULL, NULL, &ext));
+  return ext;
+}
+
+static napi_value unwatch_fd(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  void *p = NULL;
+  CHECK(napi_get_value_external(env, argv[0], &p));
+  FdWatch *w = p;
+  uv_poll_stop(&w->handle);
+  uv_close((uv_handle_t *)&w->handle, on_watch_closed);
+  return NULL;
+}
+
 static void set_int(napi_env env, napi_value obj, const char *name, int32_t value) {
   napi_value v;
   napi_create_int32(env, value, &v);
@@ -764,6 +848,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"copyFrom", NULL, engine_copy_from, NULL, NULL, NULL, napi_default, NULL},
     {"installInterruptGuard", NULL, install_interrupt_guard, NULL, NULL, NULL, napi_default, NULL},
     {"interruptHandled", NULL, interrupt_handled, NULL, NULL, NULL, napi_default, NULL},
+    {"hostPoll", NULL, host_poll, NULL, NULL, NULL, napi_default, NULL},
+    {"watchFd", NULL, watch_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"unwatchFd", NULL, unwatch_fd, NULL, NULL, NULL, napi_default, NULL},
     {"hostSeek", NULL, host_seek, NULL, NULL, NULL, napi_default, NULL},
     {"lastStop", NULL, engine_last_stop, NULL, NULL, NULL, napi_default, NULL},
   };

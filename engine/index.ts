@@ -28,6 +28,9 @@ interface Addon {
   contextRegWrite(ctx: object, id: number, value: number | bigint): void;
   lastStop(h: object): { memType: number; addr: bigint; intno: number; ucErr: number; message: string };
   hostSeek(fd: number, offset: number, whence: number): number;
+  hostPoll(fd: number, events: number): number;
+  watchFd(fd: number, readable: boolean, writable: boolean, cb: (events: number) => void): object | null;
+  unwatchFd(w: object): void;
   installInterruptGuard(): void;
   interruptHandled(): void;
   constants: Constants;
@@ -66,6 +69,17 @@ export const interruptHandled = (): void => addon.interruptHandled();
 
 /** lseek(2) on a host descriptor: the new offset, or a negative host errno. */
 export const hostSeek = (fd: number, offset: number, whence: number): number => addon.hostSeek(fd, offset, whence);
+
+/** The host side of descriptors handed to the guest: seeking, readiness now, and watching for readiness. */
+export const hostIo = {
+  seek: hostSeek,
+  poll: (fd: number, events: number): number => addon.hostPoll(fd, events),
+  /** Call `cb` whenever `fd` is readable until the returned function is called; undefined if the host cannot watch it. */
+  watchReadable(fd: number, cb: () => void): (() => void) | undefined {
+    const w = addon.watchFd(fd, true, false, () => cb());
+    return w ? () => addon.unwatchFd(w) : undefined;
+  },
+};
 
 /** Indices into the shared io words; must match engine/engine.c. */
 export const IO_NR = 0, IO_ARGS = 2, IO_RET = 14, IO_ACTION = 16, IO_WORDS = 32;

@@ -41,11 +41,21 @@ export const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
  */
 export class Readiness {
   private watchers: Set<(key: number) => void> | undefined;
+  /** Told when the first watcher comes and the last one goes (a host descriptor starts and stops watching then). */
+  private activity: ((watched: boolean) => void) | undefined;
+
+  onActivity(fn: (watched: boolean) => void): void {
+    this.activity = fn;
+  }
 
   /** Call `cb` on every notification until the returned function is called. */
   watch(cb: (key: number) => void): () => void {
-    (this.watchers ??= new Set()).add(cb);
-    return () => { this.watchers?.delete(cb); };
+    const set = (this.watchers ??= new Set());
+    set.add(cb);
+    if (set.size === 1) this.activity?.(true);
+    return () => {
+      if (set.delete(cb) && set.size === 0) this.activity?.(false);
+    };
   }
 
   notify(key = 0): void {

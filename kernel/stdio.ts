@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import { Errno, EAGAIN, EBADF, EINVAL, EIO, ENOTTY, EPIPE, ESPIPE, errnoByCode } from "./errno";
 import {
-  Block, FileDescription, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK, S_IFDIR,
+  Block, FileDescription, O_NONBLOCK, O_RDONLY, O_WRONLY, POLLERR, POLLIN, POLLOUT, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK, S_IFDIR,
   type ReadResult, type StatInfo, type SysRet,
 } from "./file";
 import type { Task } from "./task";
@@ -28,8 +28,15 @@ function hostErrno(e: unknown): Errno {
   return code === "EPIPE" ? EPIPE : code === "EBADF" ? EBADF : code === "EAGAIN" ? EAGAIN : EIO;
 }
 
-/** lseek(2) on a host descriptor, injected by the embedder (Node has none): new offset or -errno. */
-export type HostSeek = (fd: number, offset: number, whence: number) => number;
+/** What the embedder provides for host descriptors (Node itself has no lseek or poll). */
+export interface HostIo {
+  /** lseek(2): the new offset or -errno. */
+  seek(fd: number, offset: number, whence: number): number;
+  /** poll(2) without waiting: revents, or -errno. */
+  poll(fd: number, events: number): number;
+  /** Call `cb` whenever `fd` turns readable, until the returned function is called; undefined if it cannot be watched. */
+  watchReadable(fd: number, cb: () => void): (() => void) | undefined;
+}
 
 /**
  * A host descriptor handed to the guest by the user. It shares the host's
@@ -40,11 +47,27 @@ export class HostFdFile extends FileDescription {
   private readonly kind: number;
   private readonly isTTY: boolean;
 
-  constructor(private readonly hostFd: number, flags: number, private readonly hostSeek: HostSeek) {
+  constructor(private readonly hostFd: number, flags: number, private readonly host: HostIo) {
     super(flags);
     const st = fs.fstatSync(hostFd);
     this.kind = st.isFile() ? S_IFREG : st.isCharacterDevice() ? S_IFCHR : st.isSocket() ? S_IFSOCK : st.isDirectory() ? S_IFDIR : S_IFIFO;
     this.isTTY = require("tty").isatty(hostFd);
+    // Pipes, terminals and sockets have a readiness of their own (poll, epoll); files and /dev/null do not,
+    // so only those get a poll() (an instance method: canPoll() then tells them apart, as file_can_poll does).
+    if (this.kind === S_IFIFO || this.kind === S_IFSOCK || this.isTTY) {
+      this.poll = () => {
+        const r = this.host.poll(this.hostFd, POLLIN | POLLOUT);
+        return r < 0 ? POLLERR : r;
+      };
+      let stop: (() => void) | undefined;
+      this.readiness.onActivity((watched) => {
+        if (watched && this.readable) stop = this.host.watchReadable(this.hostFd, () => this.readiness.notify(POLLIN));
+        else if (!watched) {
+          stop?.();
+          stop = undefined;
+        }
+      });
+    }
   }
 
   override read(_t: Task, len: number): ReadResult {
@@ -119,7 +142,7 @@ export class HostFdFile extends FileDescription {
   override seek(offset: number, whence: number): number | Errno {
     if (this.kind !== S_IFREG) return ESPIPE;
     if (whence !== SEEK_SET && whence !== SEEK_CUR && whence !== SEEK_END) return EINVAL;
-    const r = this.hostSeek(this.hostFd, offset, whence);
+    const r = this.host.seek(this.hostFd, offset, whence);
     return r >= 0 ? r : (errnoByCode.get(-r) ?? EINVAL);
   }
 

@@ -112,6 +112,24 @@ describe("ending a guest from outside", () => {
     expect({ out, status }).toEqual({ out: "ready\ngot SIGINT\n", status: 5 });
   });
 
+  test.each(["x86_64", "i386", "aarch64"])("%s: a host pipe on stdin has real readiness for poll and epoll", async (arch) => {
+    const { spawn } = await import("child_process");
+    const child = spawn(process.execPath, [CLI, "run", fixture(arch, "stdin_wait")], { cwd: ROOT });
+    let out = "";
+    const status = await new Promise<number | null>((resolve) => {
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.endsWith("waiting\n")) setTimeout(() => child.stdin.write("ping\n"), 200);
+        if (out.endsWith("epoll_ctl(stdin) = 0\n")) setTimeout(() => child.stdin.end("pong\n"), 200);
+      });
+      child.on("exit", (code) => resolve(code));
+    });
+    expect({ out, status }).toEqual({
+      out: "poll before input = 0\nwaiting\npoll = 1, POLLIN yes\nread 5: ping\nepoll_ctl(stdin) = 0\nepoll_wait = 1, read 5: pong\n",
+      status: 0,
+    });
+  });
+
   test("a second SIGINT ends a guest that never reaches a syscall, with status 130", async () => {
     const { spawn } = await import("child_process");
     const child = spawn(process.execPath, [CLI, "run", fixture("x86_64", "busy")], { cwd: ROOT });
