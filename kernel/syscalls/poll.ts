@@ -2,12 +2,11 @@
  * Readiness syscalls: poll, ppoll, select, pselect6 (and their i386 and
  * time64 forms), and epoll. Linux: fs/select.c, fs/eventpoll.c.
  *
- * ppoll, pselect6 and epoll_pwait check their signal mask argument as Linux
- * does but do not swap it in while waiting yet: that belongs with signal
- * delivery, which will also make these waits end with EINTR.
+ * ppoll, pselect6 and epoll_pwait wait under the signal mask they are given,
+ * as Linux's set_user_sigmask/restore_saved_sigmask do.
  */
 import type { Handler, SyscallArgs } from "../abi";
-import { EBADF, EINVAL, EPERM, Errno } from "../errno";
+import { EBADF, EINTR, EINVAL, EPERM, Errno } from "../errno";
 import {
   Block, canPoll, FileDescription, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM,
   type Readiness, type SysRet,
@@ -15,6 +14,7 @@ import {
 import { GuestFault } from "../memory";
 import { Deadline, EPOLL_CTL_DEL, EpollFile, waitReady } from "../poll";
 import { RLIMIT_NOFILE } from "../rlimits";
+import { hasDeliverable, UNBLOCKABLE } from "../signal";
 import type { Task } from "../task";
 
 const O_CLOEXEC = 0o2000000;
@@ -88,12 +88,35 @@ function finishTimeout(t: Task, p: number, format: TimeFormat, deadline: Deadlin
   return ret;
 }
 
-/** set_user_sigmask's check: a mask must be exactly a sigset_t. The mask is read (EFAULT) but not applied yet. */
+/** set_user_sigmask's check: a mask must be exactly a sigset_t (EINVAL), and readable (EFAULT). */
 function checkSigmask(t: Task, mask: number, size: number): Errno | undefined {
   if (!mask) return undefined;
   if (size !== SIGSET_SIZE) return EINVAL;
   t.mm.u64(mask);
   return undefined;
+}
+
+/**
+ * Run a wait under the caller's temporary signal mask (set_user_sigmask):
+ * a handler that interrupts it returns to the old mask through its frame
+ * (savedMask, as rt_sigsuspend), and a normal finish restores it here.
+ */
+function withUserSigmask(t: Task, mask: number, run: () => SysRet): SysRet {
+  if (!mask) return run();
+  const old = t.sigmask;
+  t.signals.savedMask = old;
+  t.sigmask = t.mm.u64(mask) & ~UNBLOCKABLE;
+  if (hasDeliverable(t)) {
+    t.reschedule = true;
+    return EINTR;
+  }
+  return andThen(run(), (r) => {
+    if (t.signals.savedMask === old) {
+      t.sigmask = old;
+      t.signals.savedMask = undefined;
+    }
+    return r;
+  });
 }
 
 /** `r`, finished by `then` once any wait is over. */
@@ -165,7 +188,8 @@ function doPpoll(t: Task, a: SyscallArgs, format: TimeFormat): SysRet {
   }
   const bad = checkSigmask(t, a.ptr(3), a.ulong(4));
   if (bad) return bad;
-  return andThen(doPoll(t, a.ptr(0), a.uint(1), deadline), (r) => finishTimeout(t, tsp, format, deadline, zero, r));
+  return withUserSigmask(t, a.ptr(3), () =>
+    andThen(doPoll(t, a.ptr(0), a.uint(1), deadline), (r) => finishTimeout(t, tsp, format, deadline, zero, r)));
 }
 
 /** Implements ppoll(2): a timespec (NULL: none) and a signal mask. */
@@ -267,15 +291,17 @@ function doPselect(t: Task, a: SyscallArgs, format: TimeFormat): SysRet {
     const [sec, nsec] = readPair(t, tsp, format);
     zero = sec === 0 && nsec === 0;
   }
+  let mask = 0;
   if (sig) {
     // struct { const sigset_t *p; size_t size; } in the caller's longs.
     const w = t.arch.wordSize;
-    const mask = w === 8 ? t.mm.u64n(sig) : t.mm.u32(sig);
+    mask = w === 8 ? t.mm.u64n(sig) : t.mm.u32(sig);
     const size = w === 8 ? t.mm.u64n(sig + 8) : t.mm.u32(sig + 4);
     const bad = checkSigmask(t, mask, size);
     if (bad) return bad;
   }
-  return andThen(doSelect(t, a.int(0), a.ptr(1), a.ptr(2), a.ptr(3), deadline), (r) => finishTimeout(t, tsp, format, deadline, zero, r));
+  return withUserSigmask(t, mask, () =>
+    andThen(doSelect(t, a.int(0), a.ptr(1), a.ptr(2), a.ptr(3), deadline), (r) => finishTimeout(t, tsp, format, deadline, zero, r)));
 }
 
 /** Implements pselect6(2): a timespec and a {sigset pointer, size} pair. */
@@ -360,7 +386,7 @@ export const epoll_wait: Handler = (t, a) => doEpollWait(t, a.int(0), a.ptr(1), 
 export const epoll_pwait: Handler = (t, a) => {
   const bad = checkSigmask(t, a.ptr(4), a.ulong(5));
   if (bad) return bad;
-  return doEpollWait(t, a.int(0), a.ptr(1), a.int(2), msDeadline(a.int(3)));
+  return withUserSigmask(t, a.ptr(4), () => doEpollWait(t, a.int(0), a.ptr(1), a.int(2), msDeadline(a.int(3))));
 };
 
 /** Implements epoll_pwait2(2): a 64-bit timespec timeout (NULL: none). */
@@ -373,5 +399,5 @@ export const epoll_pwait2: Handler = (t, a) => {
   }
   const bad = checkSigmask(t, a.ptr(4), a.ulong(5));
   if (bad) return bad;
-  return doEpollWait(t, a.int(0), a.ptr(1), a.int(2), deadline);
+  return withUserSigmask(t, a.ptr(4), () => doEpollWait(t, a.int(0), a.ptr(1), a.int(2), deadline));
 };
