@@ -118,6 +118,11 @@ static Engine *get_engine(napi_env env, napi_value v) {
   return e;
 }
 
+/* Whether guest range [addr, addr+len) lies inside the reservation (no overflow). */
+static bool in_window(const Engine *e, uint64_t addr, uint64_t len) {
+  return addr <= e->mem_size && len <= e->mem_size - addr;
+}
+
 static uint64_t get_u64(napi_env env, napi_value v) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
@@ -361,7 +366,7 @@ static napi_value engine_close(napi_env env, napi_callback_info info) {
 static napi_value engine_view(napi_env env, napi_callback_info info) {
   ENGINE_ARGS(3);
   uint64_t off = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
-  if (off > e->mem_size || len > e->mem_size - off) {
+  if (!in_window(e, off, len)) {
     napi_throw_range_error(env, NULL, "syscage engine: view outside the guest window");
     return NULL;
   }
@@ -374,7 +379,7 @@ static napi_value engine_view(napi_env env, napi_callback_info info) {
 static napi_value engine_commit(napi_env env, napi_callback_info info) {
   ENGINE_ARGS(3);
   uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
-  if (addr > e->mem_size || len > e->mem_size - addr ||
+  if (!in_window(e, addr, len) ||
       mprotect(e->mem + addr, len, PROT_READ | PROT_WRITE) != 0) {
     napi_throw_error(env, NULL, "syscage engine: cannot commit guest memory");
     return NULL;
@@ -386,7 +391,7 @@ static napi_value engine_commit(napi_env env, napi_callback_info info) {
 static napi_value engine_release(napi_env env, napi_callback_info info) {
   ENGINE_ARGS(3);
   uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
-  if (addr > e->mem_size || len > e->mem_size - addr) {
+  if (!in_window(e, addr, len)) {
     napi_throw_range_error(env, NULL, "syscage engine: release outside the guest window");
     return NULL;
   }
@@ -410,7 +415,7 @@ static napi_value engine_share_memory(napi_env env, napi_callback_info info) {
   int64_t offset;
   CHECK(napi_get_value_int32(env, argv[3], &fd));
   CHECK(napi_get_value_int64(env, argv[4], &offset));
-  if (addr > e->mem_size || len > e->mem_size - addr) {
+  if (!in_window(e, addr, len)) {
     napi_throw_range_error(env, NULL, "syscage engine: shared range outside the guest window");
     return NULL;
   }
@@ -446,7 +451,7 @@ static napi_value engine_uc_map(napi_env env, napi_callback_info info) {
   uint64_t addr = get_u64(env, argv[1]), len = get_u64(env, argv[2]);
   int32_t perms;
   CHECK(napi_get_value_int32(env, argv[3], &perms));
-  if (addr > e->mem_size || len > e->mem_size - addr) {
+  if (!in_window(e, addr, len)) {
     napi_throw_range_error(env, NULL, "syscage engine: map outside the guest window");
     return NULL;
   }
@@ -634,7 +639,7 @@ static napi_value engine_copy_from(napi_env env, napi_callback_info info) {
   Engine *src = dst ? get_engine(env, argv[1]) : NULL;
   if (!src) return NULL;
   uint64_t addr = get_u64(env, argv[2]), len = get_u64(env, argv[3]);
-  if (addr > dst->mem_size || len > dst->mem_size - addr || addr > src->mem_size || len > src->mem_size - addr) {
+  if (!in_window(dst, addr, len) || !in_window(src, addr, len)) {
     napi_throw_range_error(env, NULL, "syscage engine: copy outside the guest window");
     return NULL;
   }
