@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { compatibility, formatCompatibility } from "./compat";
-import { installInterruptGuard, interruptHandled } from "./engine";
+import { HostExhausted, installInterruptGuard, interruptHandled } from "./engine";
 import { NetSetupError, parsePublish } from "./kernel/net/setup";
 import { applySysctl, NetSysctl } from "./kernel/net/sysctl";
 import { LoadError, Sandbox, type MountSpec, type SandboxOptions } from "./sandbox";
@@ -40,7 +40,8 @@ options:
   --help           show this help
   --version        print the version
 
-exit status 125: the sandbox could not be set up (a --publish host port is taken);
+exit status 125: the sandbox could not be set up (a --publish host port is taken,
+no host address space for the guest);
 126: the binary cannot be run (not ELF, bad headers, unsupported
 machine, dynamically linked); 127: syscage was used wrongly.`;
 
@@ -152,6 +153,10 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof LoadError) {
       process.stderr.write(`syscage: ${e.message}\n`);
       return 126;
+    }
+    if (e instanceof HostExhausted) {
+      process.stderr.write(`syscage: ${e.message}\n`);
+      return 125;
     }
     if (e instanceof NetSetupError) {
       process.stderr.write(`syscage: ${e.message}\n`);

@@ -4,7 +4,7 @@
  * trap to the kernel's dispatcher for the task on the CPU.
  */
 import { arches, type ArchImpl } from "./arch";
-import { ACTION_SET_RET, ACTION_STOP, CHUNK_SHIFT, IO_ACTION, IO_ARGS, IO_NR, IO_RET, UnicornCpu } from "./engine";
+import { ACTION_SET_RET, ACTION_STOP, CHUNK_SHIFT, HostExhausted, IO_ACTION, IO_ARGS, IO_NR, IO_RET, UnicornCpu } from "./engine";
 import { describeFault } from "./fault";
 import { SyscallArgs } from "./kernel/abi";
 import { Dispatcher } from "./kernel/dispatch";
@@ -17,7 +17,7 @@ import type { ArchOps } from "./kernel/abi";
 import type { ArchName } from "./kernel/syscall-table";
 import type { Task } from "./kernel/task";
 import { archOverrides, handlers } from "./kernel/syscalls";
-import { E2BIG, ENOENT, ENOEXEC, type Errno } from "./kernel/errno";
+import { E2BIG, ENOENT, ENOEXEC, ENOMEM, type Errno } from "./kernel/errno";
 import { recordArgs } from "./kernel/vfs/context";
 import { ElfError, parseElf, type ElfImage } from "./loader/elf";
 import { loadProgram } from "./loader/load";
@@ -88,12 +88,17 @@ export class EngineMachine implements CloneMachine {
     this.cpus.set(child, this.cpuOf(parent));
   }
 
-  forkProcess(parent: Task, child: ThreadGroup): { mm: AddressSpace; arch: ArchOps } {
+  forkProcess(parent: Task): { mm: AddressSpace; arch: ArchOps; attach(child: ThreadGroup): void } | Errno {
     const p = this.load(parent);
-    const cpu = p.cpu.fork();
-    this.attach(child, p.arch, cpu);
+    let cpu: UnicornCpu;
+    try {
+      cpu = p.cpu.fork();
+    } catch (e) {
+      if (e instanceof HostExhausted) return ENOMEM;
+      throw e;
+    }
     const mm = parent.mm.cloneFor(cpu);
-    return { mm, arch: p.arch.ops(cpu, mm) };
+    return { mm, arch: p.arch.ops(cpu, mm), attach: (child) => this.attach(child, p.arch, cpu) };
   }
 
   prepareChild(parent: Task, child: Task, sp: number, tls: number | undefined): void {
@@ -171,7 +176,14 @@ export class EngineMachine implements CloneMachine {
       throw e;
     }
     const arch = arches[img.arch];
-    const { cpu, mm } = this.newCpu(arch);
+    let fresh;
+    try {
+      fresh = this.newCpu(arch);
+    } catch (e) {
+      if (e instanceof HostExhausted) return ENOMEM;
+      throw e;
+    }
+    const { cpu, mm } = fresh;
     const random = new Uint8Array(16);
     t.proc.random(random);
     const { uid, gid, euid, egid } = t.proc;

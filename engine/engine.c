@@ -100,7 +100,8 @@ typedef struct {
 static napi_value throw_uc(napi_env env, const char *what, uc_err err) {
   char msg[256];
   snprintf(msg, sizeof msg, "syscage engine: %s: %s", what, uc_strerror(err));
-  napi_throw_error(env, NULL, msg);
+  /* The code tells the kernel a guest's fork or execve may fail with ENOMEM instead. */
+  napi_throw_error(env, err == UC_ERR_NOMEM ? "ENOMEM" : NULL, msg);
   return NULL;
 }
 
@@ -324,7 +325,7 @@ static napi_value engine_create(napi_env env, napi_callback_info info) {
     e->mem = NULL;
     uc_close(e->uc);
     free(e);
-    napi_throw_error(env, NULL, "syscage engine: cannot reserve guest address space");
+    napi_throw_error(env, "ENOMEM", "syscage engine: cannot reserve guest address space");
     return NULL;
   }
 

@@ -128,6 +128,9 @@ interface Region { start: number; end: number; prot: number }
 export const CHUNK_SHIFT = 30;
 export const CHUNK_SIZE = 2 ** CHUNK_SHIFT;
 
+/** The host cannot hold another CPU (address space or Unicorn's code buffer): fork and execve fail with ENOMEM. */
+export class HostExhausted extends Error {}
+
 export class UnicornCpu {
   readonly io = new Uint32Array(IO_WORDS);
   private readonly h: object;
@@ -140,8 +143,15 @@ export class UnicornCpu {
   private shared: SharedRange[] = [];
 
   constructor(readonly config: CpuConfig, private readonly onSyscall: () => void) {
-    this.h = addon.create(config.ucArch, config.ucMode, config.cpuModel, config.windowSize, this.io,
-      config.sysregs, config.retreg, config.ret32 ? 1 : 0, config.trap, onSyscall);
+    try {
+      this.h = addon.create(config.ucArch, config.ucMode, config.cpuModel, config.windowSize, this.io,
+        config.sysregs, config.retreg, config.ret32 ? 1 : 0, config.trap, onSyscall);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOMEM") {
+        throw new HostExhausted(`no host address space for a guest process (each reserves ${config.windowSize / 2 ** 30 + 1} GiB; is ulimit -v set?)`);
+      }
+      throw e;
+    }
   }
 
   /** The host bytes behind guest chunk `index` (CHUNK_SIZE bytes, or less at the window's end). */

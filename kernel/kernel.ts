@@ -30,8 +30,11 @@ export interface CloneMachine extends Machine {
   restartSyscall(t: Task, nr: number, args: SyscallArgs): void;
   /** CLONE_VM without CLONE_THREAD: `child` runs on `parent`'s CPU and memory. */
   shareCpu(child: ThreadGroup, parent: ThreadGroup): void;
-  /** fork: a new CPU with a copy of `parent`'s memory and registers, for group `child`. */
-  forkProcess(parent: Task, child: ThreadGroup): { mm: AddressSpace; arch: ArchOps };
+  /**
+   * fork: a new CPU with a copy of `parent`'s memory and registers, handed to
+   * a group by `attach`; ENOMEM when the host cannot hold another process.
+   */
+  forkProcess(parent: Task): { mm: AddressSpace; arch: ArchOps; attach(child: ThreadGroup): void } | import("./errno").Errno;
   /**
    * Give `child` a copy of `parent`'s registers as of this syscall, returning 0
    * from it, on a new stack (sp, unless 0) and TLS (tls, unless undefined).

@@ -11,7 +11,7 @@ import { syscalls } from "./syscalls";
 const R = uc.arm64;
 /** AUDIT_ARCH_AARCH64 = EM_AARCH64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE. */
 const AUDIT_ARCH_AARCH64 = 0xc00000b7;
-const WINDOW = 2 ** 40;
+const WINDOW = 2 ** 39;
 const STACK_TOP = 0x7f_ffff_f000;
 /**
  * The page above the stack plays the vDSO's part for signals: Linux returns

@@ -13,8 +13,11 @@ const R = uc.x86;
 /** AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE. */
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
-/** The guest window: 1 TiB keeps Go's 0xc000000000 arena hint reachable. */
-const WINDOW = 2 ** 40;
+/**
+ * The guest window, reserved on the host per process: 512 GiB keeps ~250
+ * processes within the host's 128 TiB (Go's 0xc000000000 arena hint falls back to any address).
+ */
+const WINDOW = 2 ** 39;
 const STACK_TOP = 0x7f_ffff_f000;
 
 export const x64: ArchImpl = {

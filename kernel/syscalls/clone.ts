@@ -1,6 +1,6 @@
 /** Process creation and exit: clone, clone3, fork, vfork, exit, exit_group. Linux: kernel/fork.c, kernel/exit.c. */
 import type { Handler } from "../abi";
-import { EINVAL, EPERM } from "../errno";
+import { EINVAL, EPERM, Errno } from "../errno";
 import { Block, type SysRet } from "../file";
 import { ThreadGroup } from "../process";
 import { Task } from "../task";
@@ -40,23 +40,19 @@ function doClone(t: Task, req: CloneRequest): SysRet {
     child = new Task(t.pid, tid, t.ppid, t.mm, t.fds, t.arch, t.proc);
     kernel.addThread(child, t.group);
   } else {
+    // The CPU first: when the host has no room for it, nothing else has been shared or counted yet.
+    const forked = flags & CLONE_VM ? undefined : kernel.machine.forkProcess(t);
+    if (forked instanceof Errno) return forked;
     const parentGroup = flags & CLONE_PARENT ? t.group.parent : t.group;
     const g = new ThreadGroup(tid, parentGroup, t.group.pgid, t.group.sid);
     g.exitSignal = req.exitSignal;
     const fds = flags & CLONE_FILES ? t.fds : t.fds.clone();
     // Without CLONE_FS the child gets its own cwd, root and umask from here on.
     const proc = { ...t.proc, vfs: flags & CLONE_FS ? t.proc.vfs : t.proc.vfs?.fork() };
-    if (flags & CLONE_VM) {
-      child = new Task(tid, tid, parentGroup?.pid ?? 0, t.mm, fds, t.arch, proc);
-      kernel.adopt(child, g);
-      kernel.machine.shareCpu(child.group, t.group);
-    } else {
-      child = new Task(tid, tid, parentGroup?.pid ?? 0, t.mm, fds, t.arch, proc);
-      kernel.adopt(child, g);
-      const { mm, arch } = kernel.machine.forkProcess(t, g);
-      child.mm = mm;
-      child.arch = arch;
-    }
+    child = new Task(tid, tid, parentGroup?.pid ?? 0, forked?.mm ?? t.mm, fds, forked?.arch ?? t.arch, proc);
+    kernel.adopt(child, g);
+    if (forked) forked.attach(g);
+    else kernel.machine.shareCpu(g, t.group);
   }
   child.kernel = kernel;
   child.sigmask = t.sigmask;

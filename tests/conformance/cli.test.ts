@@ -90,6 +90,27 @@ describe("binaries syscage cannot run: one line, status 126", () => {
   });
 });
 
+describe("a host without room for another guest process", () => {
+  // Under `ulimit -v` (KiB) syscage fits two 64-bit processes (513 GiB each), not a third.
+  const limited = (gib: number, args: string[]) => {
+    const r = spawnSync("/bin/sh", ["-c", `ulimit -v ${gib * 2 ** 20} && exec "$0" "$@"`, process.execPath, CLI, ...args],
+      { encoding: "utf8", cwd: ROOT });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  test.each(["x86_64", "aarch64"])("%s: fork fails with ENOMEM and the guest goes on", (arch) => {
+    expect(limited(1300, ["run", fixture(arch, "forks"), "5"]))
+      .toEqual({ status: 0, stdout: "fork 2: ENOMEM\nforked 1, reaped 1\n", stderr: "" });
+  });
+
+  test("no room for the first process: one line, status 125", () => {
+    expect(limited(400, ["run", fixture("x86_64", "hello")])).toEqual({
+      status: 125, stdout: "",
+      stderr: "syscage: no host address space for a guest process (each reserves 513 GiB; is ulimit -v set?)\n",
+    });
+  });
+});
+
 describe("ending a guest from outside", () => {
   test("--timeout ends a guest that never stops, with timeout(1)'s status 124", () => {
     const started = Date.now();
