@@ -6,6 +6,7 @@
 import { randomFillSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { isatty } from "tty";
 import { arches, type ArchImpl } from "./arch";
 import { hostIo } from "./engine";
 import type { SyscallHook } from "./kernel/dispatch";
@@ -18,6 +19,7 @@ import { EngineMachine } from "./machine";
 import { defaultRlimits } from "./kernel/rlimits";
 import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
 import { Task, type ExitStatus } from "./kernel/task";
+import { Terminal } from "./kernel/tty";
 import { recordArgs } from "./kernel/vfs/context";
 import { sandboxFs, type MountSpec } from "./kernel/vfs/setup";
 import { parseElf, ElfError } from "./loader/elf";
@@ -94,7 +96,7 @@ export class Sandbox {
     return this;
   }
 
-  /** Send signal `sig` to the running guest's foreground process group (its first process's group); false when nothing runs. */
+  /** Send signal `sig` to the running guest's foreground process group (the terminal's, else its first process's group); false when nothing runs. */
   kill(sig: number): boolean {
     if (!this.signalForeground) return false;
     this.signalForeground(sig);
@@ -122,7 +124,10 @@ export class Sandbox {
 
   private async exec(arch: ArchImpl, img: ReturnType<typeof parseElf>, file: string, argv: string[]): Promise<RunResult> {
     const o = this.options;
-    const stderr = output(o.stderr ?? 2, O_WRONLY);
+    // The first host terminal among the guest's stdio becomes the first session's controlling terminal.
+    const ttyFd = [o.stdin ?? 0, o.stdout ?? 1, o.stderr ?? 2].find((s): s is number => typeof s === "number" && isatty(s));
+    const terminal = ttyFd === undefined ? undefined : new Terminal(ttyFd, FIRST_PID, hostIo);
+    const stderr = output(o.stderr ?? 2, O_WRONLY, terminal);
     const warn = o.warn ?? ((m: string) => { stderr.write(undefined as never, Buffer.from(m + "\n")); });
     const env = Array.isArray(o.env) ? o.env : Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const uid = o.user?.uid ?? o.uid ?? 0, gid = o.user?.gid ?? o.gid ?? 0;
@@ -138,8 +143,8 @@ export class Sandbox {
     try {
       const { cpu, mm } = machine.newCpu(arch);
       const fds = new FdTable();
-      fds.install(input(o.stdin ?? 0));
-      fds.install(output(o.stdout ?? 1, O_WRONLY));
+      fds.install(input(o.stdin ?? 0, terminal));
+      fds.install(output(o.stdout ?? 1, O_WRONLY, terminal));
       fds.install(stderr);
       const random = new Uint8Array(16);
       randomFillSync(random);
@@ -147,7 +152,7 @@ export class Sandbox {
       const task = new Task(pid, pid, INIT_PID, mm, fds, arch.ops(cpu, mm), {
         uid, gid, euid: uid, egid: gid, hostname: o.hostname ?? "syscage",
         exePath: path.resolve(file), rlimits: defaultRlimits(),
-        random: (b) => randomFillSync(b), warn, vfs,
+        random: (b) => randomFillSync(b), warn, vfs, ctty: terminal,
       });
       const group = new ThreadGroup(pid, undefined, pid, pid);
       kernel.adopt(task, group);
@@ -159,7 +164,7 @@ export class Sandbox {
 
       this.signalForeground = (sig) => {
         for (const g of kernel.processes.groups.values()) {
-          if (g.pgid === group.pgid && !g.exit) kernel.signalGroup(g, { sig, code: 0x80 /* SI_KERNEL */ });
+          if (g.pgid === (terminal?.foreground ?? group.pgid) && !g.exit) kernel.signalGroup(g, { sig, code: 0x80 /* SI_KERNEL */ });
         }
       };
       let timedOut = false;
@@ -185,13 +190,13 @@ export class Sandbox {
   }
 }
 
-function input(spec: StdinSpec): FileDescription {
-  if (typeof spec === "number") return new HostFdFile(spec, O_RDONLY, hostIo);
+function input(spec: StdinSpec, terminal: Terminal | undefined): FileDescription {
+  if (typeof spec === "number") return new HostFdFile(spec, O_RDONLY, hostIo, terminal);
   return new BufferInputFile(typeof spec === "string" ? Buffer.from(spec) : spec);
 }
 
-function output(spec: OutputSpec, flags: number): FileDescription {
-  return typeof spec === "number" ? new HostFdFile(spec, flags, hostIo) : new SinkFile(spec);
+function output(spec: OutputSpec, flags: number, terminal: Terminal | undefined): FileDescription {
+  return typeof spec === "number" ? new HostFdFile(spec, flags, hostIo, terminal) : new SinkFile(spec);
 }
 
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <time.h>
@@ -711,6 +712,42 @@ static napi_value host_poll(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/*
+ * Terminal ioctls on a host terminal the user handed to the guest (its stdio,
+ * /dev/tty): only these requests pass, so a guest can read and set the line
+ * discipline and ask the size, but never inject input (TIOCSTI) or take the
+ * host's job control. `buf` holds the kernel's struct (termios is 36 bytes,
+ * winsize 8, an int 4), the same layout on every arch syscage runs.
+ */
+/* struct termios of <asm-generic/termbits.h>: 4 flag words, c_line, c_cc[19] (glibc's own struct is larger). */
+#define KERNEL_TERMIOS_SIZE 36
+
+static napi_value host_tty_ioctl(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  int32_t fd;
+  uint32_t request;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_uint32(env, argv[1], &request));
+  napi_typedarray_type tt;
+  size_t len;
+  void *buf;
+  CHECK(napi_get_typedarray_info(env, argv[2], &tt, &len, &buf, NULL, NULL));
+  size_t need = 0;
+  switch (request) {
+    case TCGETS: case TCSETS: case TCSETSW: case TCSETSF: need = KERNEL_TERMIOS_SIZE; break;
+    case TIOCGWINSZ: need = sizeof(struct winsize); break;
+    case FIONREAD: need = sizeof(int); break;
+  }
+  int r;
+  if (request == TCFLSH) r = ioctl(fd, TCFLSH, len >= 4 ? *(int *)buf : 0);
+  else if (!need) r = -1, errno = ENOTTY;
+  else if (tt != napi_uint8_array || len < need) r = -1, errno = EINVAL;
+  else r = ioctl(fd, request, buf);
+  napi_value v;
+  CHECK(napi_create_int32(env, r < 0 ? -errno : r, &v));
+  return v;
+}
+
 typedef struct {
   uv_poll_t handle;
   napi_env env;
@@ -855,6 +892,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"installInterruptGuard", NULL, install_interrupt_guard, NULL, NULL, NULL, napi_default, NULL},
     {"interruptHandled", NULL, interrupt_handled, NULL, NULL, NULL, napi_default, NULL},
     {"hostPoll", NULL, host_poll, NULL, NULL, NULL, napi_default, NULL},
+    {"hostTtyIoctl", NULL, host_tty_ioctl, NULL, NULL, NULL, napi_default, NULL},
     {"watchFd", NULL, watch_fd, NULL, NULL, NULL, napi_default, NULL},
     {"unwatchFd", NULL, unwatch_fd, NULL, NULL, NULL, napi_default, NULL},
     {"hostSeek", NULL, host_seek, NULL, NULL, NULL, napi_default, NULL},

@@ -29,6 +29,7 @@ interface Addon {
   lastStop(h: object): { memType: number; addr: bigint; intno: number; ucErr: number; message: string };
   hostSeek(fd: number, offset: number, whence: number): number;
   hostPoll(fd: number, events: number): number;
+  hostTtyIoctl(fd: number, request: number, buf: Uint8Array): number;
   watchFd(fd: number, readable: boolean, writable: boolean, cb: (events: number) => void): object | null;
   unwatchFd(w: object): void;
   installInterruptGuard(): void;
@@ -77,8 +78,15 @@ export const hostIo = {
   /** Call `cb` whenever `fd` is readable until the returned function is called; undefined if the host cannot watch it. */
   watchReadable(fd: number, cb: () => void): (() => void) | undefined {
     const w = addon.watchFd(fd, true, false, () => cb());
-    return w ? () => addon.unwatchFd(w) : undefined;
+    if (!w) return undefined;
+    // Once only: a second uv_close of the same handle would touch freed memory.
+    let live = true;
+    return () => {
+      if (live) addon.unwatchFd(w);
+      live = false;
+    };
   },
+  ttyIoctl: (fd: number, request: number, buf: Uint8Array): number => addon.hostTtyIoctl(fd, request, buf),
 };
 
 /** Indices into the shared io words; must match engine/engine.c. */

@@ -11,9 +11,8 @@ import {
   type ReadResult, type StatInfo, type SysRet,
 } from "./file";
 import type { Task } from "./task";
+import type { HostTtyIoctl, Terminal } from "./tty";
 
-/** ioctl requests, from include/uapi/asm-generic/ioctls.h (the same on the three arches). */
-export const TCGETS = 0x5401, TIOCGWINSZ = 0x5413, TIOCGPGRP = 0x540f, FIONREAD = 0x541b;
 const SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
 
 /** A pipe-like stat for streams that are not host files. */
@@ -36,6 +35,8 @@ export interface HostIo {
   poll(fd: number, events: number): number;
   /** Call `cb` whenever `fd` turns readable, until the returned function is called; undefined if it cannot be watched. */
   watchReadable(fd: number, cb: () => void): (() => void) | undefined;
+  /** An allow-listed terminal ioctl on `fd` (see kernel/tty.ts): 0 or -errno. */
+  ttyIoctl: HostTtyIoctl;
 }
 
 /**
@@ -46,8 +47,15 @@ export interface HostIo {
 export class HostFdFile extends FileDescription {
   private readonly kind: number;
   private readonly isTTY: boolean;
+  private unwatch: (() => void) | undefined;
 
-  constructor(private readonly hostFd: number, flags: number, private readonly host: HostIo) {
+  /**
+   * `terminal`: the controlling terminal this descriptor is on, if it is a
+   * terminal; `owned`: syscage opened `hostFd` itself (/dev/tty) and closes it
+   * with the description.
+   */
+  constructor(private readonly hostFd: number, flags: number, private readonly host: HostIo,
+    private readonly terminal?: Terminal, private readonly owned = false) {
     super(flags);
     const st = fs.fstatSync(hostFd);
     this.kind = st.isFile() ? S_IFREG : st.isCharacterDevice() ? S_IFCHR : st.isSocket() ? S_IFSOCK : st.isDirectory() ? S_IFDIR : S_IFIFO;
@@ -59,12 +67,11 @@ export class HostFdFile extends FileDescription {
         const r = this.host.poll(this.hostFd, POLLIN | POLLOUT);
         return r < 0 ? POLLERR : r;
       };
-      let stop: (() => void) | undefined;
       this.readiness.onActivity((watched) => {
-        if (watched && this.readable) stop = this.host.watchReadable(this.hostFd, () => this.readiness.notify(POLLIN));
+        if (watched && this.readable) this.unwatch = this.host.watchReadable(this.hostFd, () => this.readiness.notify(POLLIN));
         else if (!watched) {
-          stop?.();
-          stop = undefined;
+          this.unwatch?.();
+          this.unwatch = undefined;
         }
       });
     }
@@ -147,8 +154,14 @@ export class HostFdFile extends FileDescription {
   }
 
   override ioctl(t: Task, request: number, arg: number): SysRet {
-    if (!this.isTTY) return ENOTTY;
-    return ttyIoctl(t, request, arg, this.hostFd);
+    if (!this.isTTY || !this.terminal) return ENOTTY;
+    return this.terminal.ioctl(t, this.hostFd, request, arg);
+  }
+
+  override release(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+    if (this.owned) fs.closeSync(this.hostFd);
   }
 
   override stat(): StatInfo {
@@ -157,36 +170,6 @@ export class HostFdFile extends FileDescription {
     return { dev: st.dev, ino: st.ino, mode: this.kind | perm, nlink: st.nlink, uid: st.uid, gid: st.gid, rdev: st.rdev,
       size: this.kind === S_IFREG ? st.size : 0, blksize: st.blksize, blocks: st.blocks,
       atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
-  }
-}
-
-/** The few terminal ioctls a static program's startup and isatty() use. */
-function ttyIoctl(t: Task, request: number, arg: number, hostFd: number): SysRet {
-  switch (request) {
-    case TCGETS: {
-      // A cooked-mode termios (struct termios: 4 flag words, line, 19 control chars). Enough for isatty().
-      const termios = new Uint8Array(36);
-      const dv = new DataView(termios.buffer);
-      dv.setUint32(0, 0x2d02, true);  // c_iflag: BRKINT|ICRNL|IXON|IMAXBEL
-      dv.setUint32(4, 0x5, true);     // c_oflag: OPOST|ONLCR
-      dv.setUint32(8, 0xbf, true);    // c_cflag: B38400|CS8|CREAD
-      dv.setUint32(12, 0x8a3b, true); // c_lflag: ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN
-      t.mm.write(arg, termios);
-      return 0;
-    }
-    case TIOCGWINSZ: {
-      // Node knows the size of its own terminal; any other terminal gets the classic 80x24.
-      const out = hostFd === 1 || hostFd === 2 ? process.stdout : undefined;
-      const rows = out?.rows ?? 24, cols = out?.columns ?? 80;
-      const w = new Uint8Array(8);
-      const dv = new DataView(w.buffer);
-      dv.setUint16(0, rows, true);
-      dv.setUint16(2, cols, true);
-      t.mm.write(arg, w);
-      return 0;
-    }
-    default:
-      return EINVAL;
   }
 }
 

@@ -8,6 +8,7 @@ import type { AddressSpace } from "./memory";
 import type { FsContext } from "./vfs/context";
 import type { Kernel } from "./kernel";
 import type { ThreadGroup } from "./process";
+import type { Terminal } from "./tty";
 import { SignalHandlers, ThreadSignals } from "./signal";
 
 /** Process-wide settings the kernel reads (identity, names, limits). */
@@ -28,6 +29,8 @@ export interface ProcessInfo {
   warn(message: string): void;
   /** The filesystem view: mount namespace, root, cwd, umask (kernel/vfs); a synthetic root without host files when unset. */
   vfs?: FsContext;
+  /** The controlling terminal: the host terminal of the first session, until setsid leaves it. */
+  ctty?: Terminal;
 }
 
 export type ExitStatus = { code: number; signal?: undefined } | { signal: number; core: boolean; code?: undefined };

@@ -140,6 +140,7 @@ export const setsid: Handler = (t) => {
   const g = t.group;
   if ([...t.kernel.processes.groups.values()].some((o) => o.pgid === g.pid)) return EPERM;
   g.sid = g.pgid = g.pid;
+  t.proc.ctty = undefined;
   return g.pid;
 };
 

@@ -67,5 +67,7 @@ registerDevice(DEV_ZERO, (_t, flags, path) => new MemDevice(flags, path, "zero")
 registerDevice(DEV_FULL, (_t, flags, path) => new MemDevice(flags, path, "full"));
 registerDevice(DEV_RANDOM, (_t, flags, path) => new MemDevice(flags, path, "random"));
 registerDevice(DEV_URANDOM, (_t, flags, path) => new MemDevice(flags, path, "random"));
-// /dev/tty: the sandbox has no controlling terminal, so opening it fails as it does for a daemon.
-registerDevice(DEV_TTY, () => ENXIO);
+// /dev/tty: the caller's controlling terminal; without one (no host terminal, or after setsid) ENXIO, as for a daemon.
+registerDevice(DEV_TTY, (t, flags) => {
+  return t.proc.ctty ? t.proc.ctty.open(flags) : ENXIO;
+});
