@@ -26,7 +26,7 @@ options:
                    ro at its own path and is the working directory.
   --workdir PATH   the guest's working directory
   --user UID:GID   the guest's identity (default: the invoking user's)
-  --strace         print each syscall (arch, number, raw arguments, result) on stderr
+  --strace         print each syscall on stderr as strace(1) does: listen(3, 1) = 0
   --timeout SECS   end the whole guest after SECS seconds (exit status 124, as timeout(1))
   --sysctl NAME=VALUE
                    set a network sysctl the guest sees read-only, docker's spelling

@@ -7,6 +7,7 @@ import { SyscallArgs, type Handler } from "./abi";
 import { EFAULT, ENOSYS, Errno } from "./errno";
 import { Block, type SysRet } from "./file";
 import { GuestFault } from "./memory";
+import { traceEntry, traceLine, type TraceEntry } from "./strace";
 import type { SyscallTable } from "./syscall-table";
 import type { Task } from "./task";
 
@@ -56,12 +57,14 @@ export class Dispatcher {
       return r instanceof Errno ? -r.code : r;
     }
     const ev: SyscallEvent = { task: t, nr, name: this.name(nr), args };
+    // strace notes a call as it starts: the pid prefix, an exec's arguments, lengths passed in.
+    const entry = this.trace ? traceEntry(t, ev.name, traced(args)) : undefined;
     let r: SysRet | undefined;
     for (const h of hooks ?? []) {
       const replaced = h.before?.(ev);
       if (replaced !== undefined) { r = replaced; break; }
     }
-    return this.finish(nr, args, r ?? this.call(t, nr, args), { ev, hooks });
+    return this.finish(nr, args, r ?? this.call(t, nr, args), { ev, hooks, entry });
   }
 
   /** Complete a blocked call by retrying it. */
@@ -96,14 +99,17 @@ export class Dispatcher {
 
 
   private finish(nr: number, args: SyscallArgs, r: SysRet,
-    ctx: { ev: SyscallEvent; hooks: SyscallHook[] | undefined } | undefined): Completion {
+    ctx: { ev: SyscallEvent; hooks: SyscallHook[] | undefined; entry?: TraceEntry } | undefined): Completion {
     if (r instanceof Block) return r;
     let result: number | bigint | Errno = r;
     for (const h of ctx?.hooks ?? []) {
       const replaced = h.after?.(ctx!.ev, result);
       if (replaced !== undefined) result = replaced;
     }
-    if (this.trace) this.trace(formatTrace(this.table.arch, nr, this.name(nr), args, result));
+    if (this.trace && ctx) {
+      const { task: t, name } = ctx.ev;
+      this.trace(traceLine(t, name, traced(args), result, ctx.entry));
+    }
     return result instanceof Errno ? -result.code : result;
   }
 }
@@ -114,13 +120,7 @@ function efault(e: unknown): Errno {
   throw e;
 }
 
-function hexOrDec(v: bigint): string {
-  return v < 0x10000n ? v.toString() : "0x" + v.toString(16);
-}
-
-/** `[x86_64 50] listen(3, 1, 0, 0, 0, 0) = 0` or `= -1 EBADF (Bad file descriptor)`. */
-export function formatTrace(arch: string, nr: number, name: string, args: SyscallArgs, r: number | bigint | Errno): string {
-  const raw = [0, 1, 2, 3, 4, 5].map((i) => hexOrDec(args.raw(i))).join(", ");
-  const res = r instanceof Errno ? `-1 ${r.name} (${r.message})` : typeof r === "bigint" ? hexOrDec(r) : r > 0xffff ? "0x" + r.toString(16) : String(r);
-  return `[${arch} ${nr}] ${name}(${raw}) = ${res}`;
+/** Registers as the strace formatter reads them. */
+function traced(args: SyscallArgs): { get(i: number): bigint; wordSize: 4 | 8 } {
+  return { get: (i) => args.raw(i), wordSize: args.wordSize };
 }

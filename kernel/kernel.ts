@@ -47,6 +47,9 @@ export const FIRST_PID = 1000;
 export const INIT_PID = 1;
 
 export class Kernel {
+  /** Told of each process's end, before its parent can see it (--strace prints `+++ exited with N +++`). */
+  onExit: ((g: ThreadGroup, status: ExitStatus) => void) | undefined;
+
   readonly processes = new ProcessTable();
 
   /** Woken whenever a signal is queued for a process (rt_sigtimedwait polls on it). */
@@ -114,6 +117,7 @@ export class Kernel {
   }
 
   private groupExited(g: ThreadGroup, status: ExitStatus, last: Task): void {
+    this.onExit?.(g, status);
     g.exit = status;
     if (g.realTimer) clearTimeout(g.realTimer.timer);
     writeBack(last, 0, last.mm.layout.windowSize);

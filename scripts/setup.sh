@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Everything syscage needs on a fresh Debian machine (run as root or with sudo):
 # Unicorn for the engine, the cross compilers that build the fixtures, qemu-user
-# for recording aarch64 references and for the benchmarks, then the npm
+# for recording aarch64 references and for the benchmarks, strace (the reference
+# for --strace) and python3 (a pty for the terminal tests), then the npm
 # dependencies, the engine addon, the TypeScript build and the fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libunicorn-dev gcc gcc-i686-linux-gnu gcc-aarch64-linux-gnu qemu-user make python3 g++ time busybox-static)
+packages=(libunicorn-dev gcc gcc-i686-linux-gnu gcc-aarch64-linux-gnu qemu-user make python3 g++ time busybox-static strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
