@@ -8,6 +8,7 @@ import { EFAULT, ENOSYS, Errno } from "./errno";
 import { Block, type SysRet } from "./file";
 import { GuestFault } from "./memory";
 import { traceEntry, traceLine, type TraceEntry } from "./strace";
+import { filterSyscall } from "./syscalls/seccomp";
 import type { SyscallTable } from "./syscall-table";
 import type { Task } from "./task";
 
@@ -51,16 +52,17 @@ export class Dispatcher {
   /** Serve syscall `nr`; a Block means the task must sleep and retry later. */
   dispatch(t: Task, nr: number, args: SyscallArgs): Completion {
     const hooks = this.hooks.size ? this.hooks.get(this.name(nr)) : undefined;
-    if (!hooks && !this.trace) {
-      // The hot path: no hooks, no tracing, no allocation.
+    if (!hooks && !this.trace && !t.seccomp) {
+      // The hot path: no hooks, no tracing, no filters, no allocation.
       const r = this.call(t, nr, args);
       return r instanceof Errno ? -r.code : r;
     }
     const ev: SyscallEvent = { task: t, nr, name: this.name(nr), args };
     // strace notes a call as it starts: the pid prefix, an exec's arguments, lengths passed in.
     const entry = this.trace ? traceEntry(t, ev.name, traced(args)) : undefined;
-    let r: SysRet | undefined;
-    for (const h of hooks ?? []) {
+    // Filters first, as at kernel entry: a call they deny never reaches a hook or its handler.
+    let r: SysRet | undefined = t.seccomp ? filterSyscall(t, nr, ev.name, args) : undefined;
+    for (const h of r === undefined ? hooks ?? [] : []) {
       const replaced = h.before?.(ev);
       if (replaced !== undefined) { r = replaced; break; }
     }

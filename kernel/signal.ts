@@ -43,6 +43,10 @@ export interface PendingSignal {
   uid?: number;
   addr?: number;
   status?: number;
+  /** SIGSYS from seccomp: si_errno, si_syscall, si_arch (the call's address is `addr`). */
+  errno?: number;
+  syscall?: number;
+  arch?: number;
 }
 
 /** What a signal does when nobody handles it (kernel/signal.c sig_kernel_*). */
@@ -101,9 +105,14 @@ export function encodeSiginfo(s: PendingSignal, wordSize: 4 | 8): Uint8Array {
   const u = wordSize === 8 ? 16 : 12;
   d.setInt32(0, s.sig, true);
   d.setInt32(8, s.code, true);
+  if (s.errno !== undefined) d.setInt32(4, s.errno, true);
   if (s.addr !== undefined) {
     if (wordSize === 8) d.setBigUint64(u, BigInt(s.addr), true);
     else d.setUint32(u, s.addr >>> 0, true);
+    if (s.syscall !== undefined) {
+      d.setInt32(u + wordSize, s.syscall, true);
+      d.setUint32(u + wordSize + 4, s.arch ?? 0, true);
+    }
   } else {
     d.setInt32(u, s.pid ?? 0, true);
     d.setUint32(u + 4, s.uid ?? 0, true);

@@ -163,7 +163,8 @@ export function traceEntry(t: Task, name: string, args: ArgSource): TraceEntry {
 export function traceLine(t: Task, name: string, args: ArgSource, r: number | bigint | Errno, entry?: TraceEntry): string {
   const [call, a] = unwrap(t, name, args);
   const prefix = entry?.prefix ?? tracePrefix(t.kernel, t.tid);
-  return `${prefix}${entry?.call ?? formatCall(t, call, a, r, entry)} = ${result(call, r)}`;
+  // A call that ends its thread (exit, exit_group, a seccomp kill) never returns: strace writes `= ?`.
+  return `${prefix}${entry?.call ?? formatCall(t, call, a, r, entry)} = ${t.exit ? "?" : result(call, r)}`;
 }
 
 /** The `name(args)` part; `r` is the result (buffers it filled are shown), undefined before the call. */
@@ -200,7 +201,6 @@ function safely(f: () => string): string {
 
 function result(name: string, r: number | bigint | Errno): string {
   if (r instanceof Errno) return `-1 ${r.name} (${r.message})`;
-  if (name === "exit" || name === "exit_group") return "?";
   if (name === "mmap" || name === "mmap2" || name === "mremap" || name === "brk") return hex(BigInt(r));
   return String(r);
 }

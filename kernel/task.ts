@@ -8,6 +8,7 @@ import type { AddressSpace } from "./memory";
 import type { FsContext } from "./vfs/context";
 import type { Kernel } from "./kernel";
 import type { ThreadGroup } from "./process";
+import type { SeccompState } from "./seccomp";
 import type { Terminal } from "./tty";
 import { SignalHandlers, ThreadSignals } from "./signal";
 
@@ -54,6 +55,10 @@ export class Task {
   sigmask = 0n;
   /** Signal dispositions, shared by the threads of a process (CLONE_SIGHAND). */
   sighand = new SignalHandlers();
+  /** prctl(PR_SET_NO_NEW_PRIVS): inherited by children and kept across execve, never cleared. */
+  noNewPrivs = false;
+  /** Seccomp mode and filters (kernel/seccomp.ts): inherited by children and kept across execve. */
+  seccomp: SeccompState | undefined;
   /** This thread's pending signals and alternate stack. */
   readonly signals = new ThreadSignals();
   readonly startTime = process.hrtime.bigint();

@@ -56,6 +56,8 @@ function doClone(t: Task, req: CloneRequest): SysRet {
   }
   child.kernel = kernel;
   child.sigmask = t.sigmask;
+  child.noNewPrivs = t.noNewPrivs;
+  child.seccomp = t.seccomp;
   child.sighand = flags & CLONE_SIGHAND ? t.sighand : t.sighand.clone();
   kernel.machine.prepareChild(t, child, req.stack, flags & CLONE_SETTLS ? req.tls : undefined);
 

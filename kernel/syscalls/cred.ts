@@ -7,6 +7,7 @@ import type { Handler } from "../abi";
 import { EINVAL, EPERM } from "../errno";
 import type { SysRet } from "../file";
 import type { Task } from "../task";
+import { prctlSetSeccomp } from "./seccomp";
 
 /** NGROUPS_MAX, include/uapi/linux/limits.h. */
 const NGROUPS_MAX = 65536;
@@ -105,20 +106,20 @@ export const getgroups32 = getgroups, setgroups32 = setgroups;
 
 /** prctl options, include/uapi/linux/prctl.h. */
 const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_GET_KEEPCAPS = 7,
-  PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_SECCOMP = 21, PR_CAPBSET_READ = 23,
+  PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_SECCOMP = 21, PR_SET_SECCOMP = 22, PR_CAPBSET_READ = 23,
   PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39;
 /** CAP_LAST_CAP in 6.1. */
 const CAP_LAST_CAP = 40;
 const TASK_COMM_LEN = 16;
 
 /** Per-process prctl state kept by syscage. */
-const attrs = new WeakMap<object, { pdeathsig: number; dumpable: number; keepcaps: number; subreaper: number; nnp: number }>();
+const attrs = new WeakMap<object, { pdeathsig: number; dumpable: number; keepcaps: number; subreaper: number }>();
 
 /** Implements prctl(2) for the options programs commonly use; others are EINVAL as on a kernel without them. */
 export const prctl: Handler = (t, a) => {
   const opt = a.int(0), arg = a.ulong(1);
   let s = attrs.get(t.group);
-  if (!s) attrs.set(t.group, (s = { pdeathsig: 0, dumpable: 1, keepcaps: 0, subreaper: 0, nnp: 0 }));
+  if (!s) attrs.set(t.group, (s = { pdeathsig: 0, dumpable: 1, keepcaps: 0, subreaper: 0 }));
   switch (opt) {
     case PR_SET_NAME: {
       const name = t.mm.cstring(a.ptr(1), TASK_COMM_LEN);
@@ -138,12 +139,13 @@ export const prctl: Handler = (t, a) => {
     case PR_SET_DUMPABLE: if (arg > 1) return EINVAL; s.dumpable = arg; return 0;
     case PR_GET_KEEPCAPS: return s.keepcaps;
     case PR_SET_KEEPCAPS: if (arg > 1) return EINVAL; s.keepcaps = arg; return 0;
-    case PR_GET_SECCOMP: return 0;
+    case PR_GET_SECCOMP: return t.seccomp?.mode ?? 0;
+    case PR_SET_SECCOMP: return prctlSetSeccomp(t, arg, a.ptr(2));
     case PR_CAPBSET_READ: return arg <= CAP_LAST_CAP ? 1 : EINVAL;
     case PR_SET_CHILD_SUBREAPER: s.subreaper = arg ? 1 : 0; return 0;
     case PR_GET_CHILD_SUBREAPER: t.mm.setU32(a.ptr(1), s.subreaper); return 0;
-    case PR_SET_NO_NEW_PRIVS: if (arg !== 1 || a.ulong(2) || a.ulong(3) || a.ulong(4)) return EINVAL; s.nnp = 1; return 0;
-    case PR_GET_NO_NEW_PRIVS: return s.nnp;
+    case PR_SET_NO_NEW_PRIVS: if (arg !== 1 || a.ulong(2) || a.ulong(3) || a.ulong(4)) return EINVAL; t.noNewPrivs = true; return 0;
+    case PR_GET_NO_NEW_PRIVS: return t.noNewPrivs ? 1 : 0;
     default: return EINVAL;
   }
 };

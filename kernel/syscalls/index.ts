@@ -20,6 +20,7 @@ import * as stat from "./stat";
 import * as time from "./time";
 import * as wait from "./wait";
 import * as tls from "./tls";
+import { seccomp } from "./seccomp";
 
 const { oldMmap, ...memoryByName } = memory;
 const { oldSelect, ...pollByName } = poll;
@@ -45,6 +46,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...time,
   ...wait,
   ...tls,
+  seccomp,
 };
 
 /** Names whose handler differs by arch because the ABI does (i386's old mmap takes a struct). */

@@ -283,7 +283,8 @@ function status(t: Task): string {
     ["Threads", group?.threads?.size ?? 1], ["SigQ", "0/63474"], ["SigPnd", sigHex(0n)], ["ShdPnd", sigHex(0n)],
     ["SigBlk", sigHex(t.sigmask)], ["SigIgn", sigHex(ign)], ["SigCgt", sigHex(cgt)],
     ["CapInh", "0000000000000000"], ["CapPrm", caps], ["CapEff", caps], ["CapBnd", "000001ffffffffff"],
-    ["CapAmb", "0000000000000000"], ["NoNewPrivs", 0], ["Seccomp", 0], ["Seccomp_filters", 0],
+    ["CapAmb", "0000000000000000"], ["NoNewPrivs", t.noNewPrivs ? 1 : 0], ["Seccomp", t.seccomp?.mode ?? 0],
+    ["Seccomp_filters", t.seccomp?.filters.length ?? 0],
     ["Cpus_allowed", "1"], ["Cpus_allowed_list", "0"], ["Mems_allowed", "1"], ["Mems_allowed_list", "0"],
     ["voluntary_ctxt_switches", 0], ["nonvoluntary_ctxt_switches", 0],
   ];
