@@ -6,7 +6,8 @@ import { compatibility, formatCompatibility } from "./compat";
 import { HostExhausted, installInterruptGuard, interruptHandled } from "./engine";
 import { NetSetupError, parsePublish } from "./kernel/net/setup";
 import { applySysctl, NetSysctl } from "./kernel/net/sysctl";
-import { LoadError, Sandbox, type MountSpec, type SandboxOptions } from "./sandbox";
+import type { SeccompProfile } from "./kernel/seccomp";
+import { compileSeccompProfile, LoadError, Sandbox, type MountSpec, type SandboxOptions } from "./sandbox";
 
 const HELP = `usage: syscage run [options] [--] BINARY [ARG...]
        syscage syscalls      the compatibility table: each syscall's number per arch, and whether it is served
@@ -27,6 +28,8 @@ options:
   --workdir PATH   the guest's working directory
   --user UID:GID   the guest's identity (default: the invoking user's)
   --strace         print each syscall on stderr as strace(1) does: listen(3, 1) = 0
+  --seccomp FILE   apply a seccomp profile in Docker's JSON format to the guest, as
+                   a container runtime does (examples/seccomp-no-listen.json)
   --timeout SECS   end the whole guest after SECS seconds (exit status 124, as timeout(1))
   --sysctl NAME=VALUE
                    set a network sysctl the guest sees read-only, docker's spelling
@@ -125,6 +128,17 @@ async function main(argv: string[]): Promise<number> {
       const err = kv === undefined ? "--sysctl needs NAME=VALUE" : applySysctl(new NetSysctl(), kv);
       if (err) usage(err);
       (options.sysctl ??= []).push(kv!);
+    } else if (a === "--seccomp" || a.startsWith("--seccomp=")) {
+      const file = a === "--seccomp" ? argv[++i] : a.slice("--seccomp=".length);
+      if (!file) usage("--seccomp needs a profile file (Docker's JSON format)");
+      let profile: SeccompProfile;
+      try {
+        profile = JSON.parse(fs.readFileSync(file, "utf8")) as SeccompProfile;
+        compileSeccompProfile(profile);
+      } catch (e) {
+        usage(`--seccomp ${file}: ${(e as Error).message.split("\n")[0]}`);
+      }
+      options.seccomp = profile;
     } else if (a === "--publish" || a.startsWith("--publish=") || a === "-p") {
       const spec = a === "--publish" || a === "-p" ? argv[++i] : a.slice("--publish=".length);
       const parsed = spec === undefined ? "--publish needs [HOST_IP:]HOSTPORT:GUESTPORT" : parsePublish(spec);

@@ -21,6 +21,7 @@ import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
 import { Task, type ExitStatus } from "./kernel/task";
 import { Terminal } from "./kernel/tty";
 import { formatExit, tracePrefix } from "./kernel/strace";
+import { profileFilter, type SeccompFilter, type SeccompProfile } from "./kernel/seccomp";
 import { recordArgs } from "./kernel/vfs/context";
 import { sandboxFs, type MountSpec } from "./kernel/vfs/setup";
 import { parseElf, ElfError } from "./loader/elf";
@@ -43,8 +44,14 @@ export interface SandboxOptions extends NetOptions {
   stdin?: StdinSpec;
   stdout?: OutputSpec;
   stderr?: OutputSpec;
-  /** Print every syscall (arch number, raw arguments, result) to this callback. */
+  /** Every syscall as strace(1) prints it, one line per call, to this callback. */
   strace?: (line: string) => void;
+  /**
+   * A seccomp profile in Docker's JSON format, applied to the first process
+   * as a container runtime applies one (inherited, kept across execve). The
+   * guest may add filters of its own; the strictest verdict wins.
+   */
+  seccomp?: SeccompProfile;
   hostname?: string;
   uid?: number;
   gid?: number;
@@ -125,6 +132,7 @@ export class Sandbox {
 
   private async exec(arch: ArchImpl, img: ReturnType<typeof parseElf>, file: string, argv: string[]): Promise<RunResult> {
     const o = this.options;
+    const profile = o.seccomp && compileSeccompProfile(o.seccomp);
     // The first host terminal among the guest's stdio becomes the first session's controlling terminal.
     const ttyFd = [o.stdin ?? 0, o.stdout ?? 1, o.stderr ?? 2].find((s): s is number => typeof s === "number" && isatty(s));
     const terminal = ttyFd === undefined ? undefined : new Terminal(ttyFd, FIRST_PID, hostIo);
@@ -163,6 +171,7 @@ export class Sandbox {
       const prog = loadProgram(img, arch, mm, { argv, envp: env, execfn: file, uid, gid, euid: uid, egid: gid, random });
       recordArgs(vfs, mm, prog.sp, arch.wordSize);
       arch.start(cpu, mm, prog.entry, prog.sp);
+      if (profile) task.seccomp = { mode: 2, filters: [profile] };
       sched.add(task);
 
       this.signalForeground = (sig) => {
@@ -191,6 +200,16 @@ export class Sandbox {
       vfs.ns.release();
     }
   }
+}
+
+/**
+ * A Docker-format seccomp profile as a filter for every arch syscage runs;
+ * throws an Error naming what it cannot honour.
+ */
+export function compileSeccompProfile(profile: SeccompProfile): SeccompFilter {
+  return profileFilter(profile, Object.values(arches).map((a) => ({
+    names: a.seccompNames, auditArch: a.auditArch, wordSize: a.wordSize, nameOf: (nr: number) => a.table.names[nr],
+  })));
 }
 
 function input(spec: StdinSpec, terminal: Terminal | undefined): FileDescription {

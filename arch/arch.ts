@@ -32,6 +32,9 @@ export interface ArchImpl {
   /** AT_PLATFORM string. */
   readonly platform: string;
   readonly hwcap: number;
+  /** AUDIT_ARCH_* (seccomp_data.arch), and the names seccomp profiles give this arch (libseccomp's, then Go's). */
+  readonly auditArch: number;
+  readonly seccompNames: readonly string[];
   readonly hwcap2: number | undefined;
   /** Per-process ArchOps bound to this CPU. */
   ops(cpu: UnicornCpu, mm: AddressSpace): ArchOps;

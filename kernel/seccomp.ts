@@ -277,41 +277,53 @@ function argMatches(arg: ProfileArg, data: DataView, wordSize: 4 | 8): boolean {
 }
 
 /**
- * A profile as a filter for one arch. Throws a one-line Error for a profile
- * it cannot honour (unknown action or comparison, an argument index past 5).
- * Rules that need a capability apply to nobody: a sandboxed guest has none.
- * An arch the profile does not list gets KILL, libseccomp's bad-arch verdict.
+ * A profile as one filter for every arch syscage runs (a guest may exec
+ * another arch's binary). Throws a one-line Error for a profile it cannot
+ * honour (no defaultAction, an unknown action or comparison, an argument
+ * index past 5). Rules that need a capability apply to nobody: a sandboxed
+ * guest has none. An arch the profile does not list gets KILL, libseccomp's
+ * bad-arch verdict.
  */
-export function profileFilter(profile: SeccompProfile, arch: ProfileArch): SeccompFilter {
+export function profileFilter(profile: SeccompProfile, arches: readonly ProfileArch[]): SeccompFilter {
   if (typeof profile?.defaultAction !== "string") throw new Error("a seccomp profile needs a defaultAction");
   const fallback = actionCode(profile.defaultAction, profile.defaultErrnoRet);
-  const arches = new Set([...(profile.architectures ?? []),
+  const listed = new Set([...(profile.architectures ?? []),
     ...(profile.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])]);
-  const listed = arches.size === 0 || arches.has(arch.names[0]);
-  const mine = (list: string[] | undefined) => (list ?? []).some((a) => arch.names.includes(a));
-  const rules = (profile.syscalls ?? []).filter((r) =>
-    !r.includes?.caps?.length && (!r.includes?.arches?.length || mine(r.includes.arches)) && !mine(r.excludes?.arches));
-  const byName = new Map<string, Array<{ action: number; args: ProfileArg[] }>>();
-  for (const r of rules) {
-    const action = actionCode(r.action, r.errnoRet ?? profile.defaultErrnoRet);
-    const args = r.args ?? [];
-    for (const a of args) {
-      if (!(a.index >= 0 && a.index <= 5)) throw new Error(`seccomp profile: argument index ${a.index} is not 0-5`);
-      argMatches(a, new DataView(new ArrayBuffer(SECCOMP_DATA_SIZE)), arch.wordSize);
+  const byArch = new Map<number, (nr: number) => Array<{ action: number; args: ProfileArg[] }> | undefined>();
+  for (const arch of arches) {
+    if (listed.size && !listed.has(arch.names[0])) continue;
+    const mine = (list: string[] | undefined) => (list ?? []).some((a) => arch.names.includes(a));
+    const byName = new Map<string, Array<{ action: number; args: ProfileArg[] }>>();
+    for (const r of profile.syscalls ?? []) {
+      const action = actionCode(r.action, r.errnoRet ?? profile.defaultErrnoRet);
+      const args = r.args ?? [];
+      for (const a of args) {
+        if (!(Number.isInteger(a.index) && a.index >= 0 && a.index <= 5)) {
+          throw new Error(`argument index ${JSON.stringify(a.index)} is not 0-5`);
+        }
+        argMatches(a, new DataView(new ArrayBuffer(SECCOMP_DATA_SIZE)), arch.wordSize);
+      }
+      if (r.includes?.caps?.length || (r.includes?.arches?.length && !mine(r.includes.arches)) || mine(r.excludes?.arches)) continue;
+      for (const name of r.names ?? (r.name ? [r.name] : [])) {
+        const list = byName.get(name) ?? [];
+        list.push({ action, args });
+        byName.set(name, list);
+      }
     }
-    for (const name of r.names ?? (r.name ? [r.name] : [])) {
-      const list = byName.get(name) ?? [];
-      list.push({ action, args });
-      byName.set(name, list);
-    }
+    byArch.set(arch.auditArch, (nr) => {
+      const name = arch.nameOf(nr);
+      return name === undefined ? undefined : byName.get(name);
+    });
   }
+  const wordSize = new Map(arches.map((a) => [a.auditArch, a.wordSize]));
   return {
     size: 1,
     run(data: DataView): number {
-      if (!listed || data.getUint32(4, true) !== arch.auditArch) return SECCOMP_RET_KILL_THREAD;
-      const name = arch.nameOf(data.getInt32(0, true));
-      for (const rule of (name && byName.get(name)) || []) {
-        if (rule.args.every((a) => argMatches(a, data, arch.wordSize))) return rule.action;
+      const auditArch = data.getUint32(4, true);
+      const rules = byArch.get(auditArch);
+      if (!rules) return SECCOMP_RET_KILL_THREAD;
+      for (const rule of rules(data.getInt32(0, true)) ?? []) {
+        if (rule.args.every((a) => argMatches(a, data, wordSize.get(auditArch)!))) return rule.action;
       }
       return fallback;
     },

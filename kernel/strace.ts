@@ -5,6 +5,7 @@
  * name, socket addresses decoded, errors as `-1 ENAME (message)`. i386's
  * socketcall is shown as the call it carries, as strace does.
  */
+import { socketcallNames } from "../arch/x86/socketcall-numbers";
 import { Errno, errnoByCode } from "./errno";
 import type { Kernel } from "./kernel";
 import type { ExitStatus, Task } from "./task";
@@ -60,11 +61,6 @@ const SIGNATURES: Record<string, string> = {
   setresgid32: "ddd", getresuid: "ppp", getresgid: "ppp", getresuid32: "ppp", getresgid32: "ppp",
   getgroups: "dp", setgroups: "dp", getgroups32: "dp", setgroups32: "dp",
 };
-
-/** Sub-calls of i386's socketcall(2), include/uapi/linux/net.h. */
-const SOCKETCALLS = ["", "socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair",
-  "send", "recv", "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4",
-  "recvmmsg", "sendmmsg"];
 
 const AF = ["AF_UNSPEC", "AF_UNIX", "AF_INET"];
 AF[10] = "AF_INET6"; AF[16] = "AF_NETLINK"; AF[17] = "AF_PACKET";
@@ -142,7 +138,7 @@ export interface TraceEntry {
 /** socketcall carries its call's number and a pointer to its arguments. */
 function unwrap(t: Task, name: string, args: ArgSource): [string, ArgSource] {
   if (name !== "socketcall") return [name, args];
-  const sub = SOCKETCALLS[Number(args.get(0))];
+  const sub = socketcallNames[Number(args.get(0))];
   const base = Number(args.get(1));
   return sub ? [sub, { wordSize: 4, get: (i) => BigInt(t.mm.u32(base + 4 * i)) }] : [name, args];
 }

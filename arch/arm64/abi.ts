@@ -36,6 +36,8 @@ export const arm64: ArchImpl = {
     mmapTop: STACK_TOP - 2 ** 28, mmapBottom: 2 ** 32, pieBase: 0x55_5555_0000,
   },
   platform: "aarch64",
+  auditArch: AUDIT_ARCH_AARCH64,
+  seccompNames: ["SCMP_ARCH_AARCH64", "arm64", "aarch64"],
   // HWCAP_FP | HWCAP_ASIMD | HWCAP_EVTSTRM | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1 | HWCAP_SHA2 | HWCAP_CRC32 | HWCAP_CPUID, as a Cortex-A72 reports.
   hwcap: 0x8ff,
   hwcap2: 0,

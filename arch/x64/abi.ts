@@ -33,6 +33,8 @@ export const x64: ArchImpl = {
     mmapTop: STACK_TOP - 2 ** 28, mmapBottom: 2 ** 32, pieBase: 0x55_5555_4000,
   },
   platform: "x86_64",
+  auditArch: AUDIT_ARCH_X86_64,
+  seccompNames: ["SCMP_ARCH_X86_64", "amd64", "x86_64"],
   // CPUID.1:EDX of the emulated qemu64 CPU, which is what Linux puts in AT_HWCAP on x86.
   hwcap: 0x078bfbff,
   hwcap2: 0x2,

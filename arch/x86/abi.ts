@@ -65,6 +65,8 @@ export const x86: ArchImpl = {
     mmapTop: TASK_SIZE - 2 ** 27, mmapBottom: 0x1000_0000, pieBase: 0x5655_5000,
   },
   platform: "i686",
+  auditArch: AUDIT_ARCH_I386,
+  seccompNames: ["SCMP_ARCH_X86", "386", "x86", "i386"],
   // CPUID.1:EDX of the emulated qemu32 CPU.
   hwcap: 0x0781abfd,
   hwcap2: 0x2,

@@ -89,6 +89,24 @@ describe("binaries syscage cannot run: one line, status 126", () => {
   });
 });
 
+describe("--seccomp: a Docker-format profile", () => {
+  test.each(["x86_64", "i386", "aarch64"])("%s: the no-listen example denies listen (i386: socketcall's SYS_LISTEN) and nothing else", (arch) => {
+    const r = run(["run", "--seccomp", "examples/seccomp-no-listen.json", fixture(arch, "listen")]);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines.filter((l) => l.startsWith("listen("))).toEqual(["listen(999, 1)", "listen(1, 1)", "listen(3, 1)",
+      "listen(3, 1)", "listen(4, 1)", "listen(3, 5)", "listen(3, 1)", "listen(3, 1)"].map((l) => `${l} = -1 EPERM`));
+    expect(lines).toContain("socket(AF_INET, SOCK_STREAM, 0) = 3");
+  });
+
+  test("a profile it cannot honour is a usage error naming the file", () => {
+    const bad = file("bad.json", JSON.stringify({ defaultAction: "SCMP_ACT_NOTIFY" }));
+    expect(run(["run", "--seccomp", bad, fixture("x86_64", "hello")])).toEqual({
+      status: 127, stdout: "", stderr: `syscage: --seccomp ${bad}: unknown seccomp action "SCMP_ACT_NOTIFY"\nTry 'syscage --help'.\n`,
+    });
+  });
+});
+
 describe("a host without room for another guest process", () => {
   // Under `ulimit -v` (KiB) syscage fits two 64-bit processes (513 GiB each), not a third.
   const limited = (gib: number, args: string[]) => {
