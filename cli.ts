@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { compatibility, formatCompatibility } from "./compat";
 import { HostExhausted, installInterruptGuard, interruptHandled } from "./engine";
-import { NetSetupError, parsePublish } from "./kernel/net/setup";
+import { formatListen, NetSetupError, parsePublish } from "./kernel/net/setup";
 import { applySysctl, NetSysctl } from "./kernel/net/sysctl";
 import type { SeccompProfile } from "./kernel/seccomp";
 import { compileSeccompProfile, LoadError, Sandbox, type MountSpec, type SandboxOptions } from "./sandbox";
@@ -28,6 +28,8 @@ options:
   --workdir PATH   the guest's working directory
   --user UID:GID   the guest's identity (default: the invoking user's)
   --strace         print each syscall on stderr as strace(1) does: listen(3, 1) = 0
+  --log-listen     say on stderr whenever a guest socket starts listening, and where:
+                   syscage: pid 1000 (server) listens on tcp 0.0.0.0:80, fd 3, backlog 128
   --seccomp FILE   apply a seccomp profile in Docker's JSON format to the guest, as
                    a container runtime does (examples/seccomp-no-listen.json)
   --timeout SECS   end the whole guest after SECS seconds (exit status 124, as timeout(1))
@@ -101,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
     if (a === "--help" || a === "-h") { process.stdout.write(HELP + "\n"); return 0; }
     else if (a === "--version") { process.stdout.write(`syscage ${version()}\n`); return 0; }
     else if (a === "--strace") options.strace = (line) => process.stderr.write(line + "\n");
+    else if (a === "--log-listen") options.onListen = (e) => process.stderr.write(`syscage: ${formatListen(e)}\n`);
     else if (a === "--timeout" || a.startsWith("--timeout=")) {
       const v = a === "--timeout" ? argv[++i] : a.slice("--timeout=".length);
       const secs = Number(v);

@@ -7,6 +7,7 @@
  */
 import { socketcallNames } from "../arch/x86/socketcall-numbers";
 import { Errno, errnoByCode } from "./errno";
+import { ipv6Text } from "./net/sockaddr";
 import type { Kernel } from "./kernel";
 import type { ExitStatus, Task } from "./task";
 
@@ -386,7 +387,7 @@ function sockaddr(t: Task, addr: number, len: number): string {
   if (family === 10 && len >= 24) {
     const scope = len >= 28 ? dv.getUint32(24, true) : 0;
     return `{sa_family=AF_INET6, sin6_port=htons(${dv.getUint16(2, false)}), sin6_flowinfo=htonl(${dv.getUint32(4, false)}), ` +
-      `inet_pton(AF_INET6, "${ipv6(b.subarray(8, 24))}", &sin6_addr), sin6_scope_id=${scope}}`;
+      `inet_pton(AF_INET6, "${ipv6Text(b.subarray(8, 24))}", &sin6_addr), sin6_scope_id=${scope}}`;
   }
   if (family === 1) {
     const path = b.subarray(2);
@@ -396,21 +397,6 @@ function sockaddr(t: Task, addr: number, len: number): string {
     return `{sa_family=AF_UNIX, sun_path=${quote(end < 0 ? path : path.subarray(0, end), false)}}`;
   }
   return `{sa_family=${fam}, sa_data=${quote(b.subarray(2), false)}}`;
-}
-
-/** RFC 5952 text: the longest run of zero words as `::`, v4-mapped addresses with a dotted tail. */
-function ipv6(b: Uint8Array): string {
-  const w = Array.from({ length: 8 }, (_, i) => (b[2 * i] << 8) | b[2 * i + 1]);
-  if (w.slice(0, 5).every((x) => x === 0) && w[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8; i++) {
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-  }
-  const hexes = w.map((x) => x.toString(16));
-  if (best < 0) return hexes.join(":");
-  return hexes.slice(0, best).join(":") + "::" + hexes.slice(best + bestLen).join(":");
 }
 
 function stringArray(t: Task, addr: number, word: 4 | 8): string {

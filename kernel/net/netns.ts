@@ -38,8 +38,30 @@ export class PortTable<S> {
   get size(): number { return this.byPort.size; }
 }
 
+/**
+ * A socket that has just started listening, with the address its bind (or
+ * listen's autobind) gave it: what a tracer correlating sys_enter_listen with
+ * the earlier bind() would find, handed over directly.
+ */
+export interface ListenEvent {
+  pid: number;
+  /** The process's name (/proc/PID/comm). */
+  comm: string;
+  fd: number;
+  family: "inet" | "inet6" | "unix";
+  type: "stream" | "seqpacket";
+  /** "127.0.0.1", "::", a path, "@name" for an abstract unix name. */
+  address: string;
+  /** The port, for inet families. */
+  port?: number;
+  /** The accept queue's limit as the kernel holds it: backlog clamped to somaxconn (it admits backlog+1). */
+  backlog: number;
+}
+
 export class Net {
   readonly sysctl = new NetSysctl();
+  /** Told of every successful listen(2) (Sandbox's onListen, --log-listen). */
+  onListen: ((e: ListenEvent) => void) | undefined;
   /** Bound TCP sockets, AF_INET and AF_INET6 together, as Linux's tcp_hashinfo.bhash. */
   readonly tcpPorts = new PortTable<InetSocket>();
   /** Bound UDP sockets, both families (udp_table). */

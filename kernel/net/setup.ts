@@ -4,17 +4,26 @@
  * (`--publish 8080:80`). The sandbox calls attachNet once and close() when
  * the guest is over.
  */
-import { netFor } from "./netns";
+import { netFor, type ListenEvent } from "./netns";
 import { NetSetupError, parsePublish, Publisher, type PublishSpec } from "./publish";
 import { applySysctl } from "./sysctl";
 
-export { NetSetupError, parsePublish, type PublishSpec };
+export { NetSetupError, parsePublish, type PublishSpec, type ListenEvent };
 
 export interface NetOptions {
   /** NAME=VALUE settings of network sysctls, docker's spelling (net.core.somaxconn=128). */
   sysctl?: string[];
   /** Host ports to publish: "[HOST_IP:]HOSTPORT:GUESTPORT" strings or parsed specs. */
   publish?: Array<string | PublishSpec>;
+  /** Called as each guest socket starts listening, with its address and backlog. */
+  onListen?: (e: ListenEvent) => void;
+}
+
+/** One line for a listen event: `pid 1000 (server) listens on tcp 0.0.0.0:80, backlog 128`. */
+export function formatListen(e: ListenEvent): string {
+  const where = e.family === "inet" ? `tcp ${e.address}:${e.port}` : e.family === "inet6" ? `tcp6 [${e.address}]:${e.port}`
+    : `unix ${e.type} ${e.address}`;
+  return `pid ${e.pid} (${e.comm}) listens on ${where}, fd ${e.fd}, backlog ${e.backlog}`;
 }
 
 /**
@@ -24,6 +33,7 @@ export interface NetOptions {
  */
 export async function attachNet(kernel: object, o: NetOptions): Promise<{ close(): void }> {
   const net = netFor(kernel);
+  net.onListen = o.onListen;
   for (const setting of o.sysctl ?? []) {
     const err = applySysctl(net.sysctl, setting);
     if (err) throw new NetSetupError(err);

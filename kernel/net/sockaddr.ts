@@ -114,3 +114,19 @@ export function v4mapped(ip: number): Uint8Array {
 export function isV4mapped(a: Uint8Array): boolean {
   return ipv6Type(a) === "mapped";
 }
+
+/** RFC 5952 text: the longest run of zero words as `::`, v4-mapped addresses with a dotted tail. */
+export function ipv6Text(b: Uint8Array): string {
+  const w = Array.from({ length: 8 }, (_, i) => (b[2 * i] << 8) | b[2 * i + 1]);
+  if (w.slice(0, 5).every((x) => x === 0) && w[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+  }
+  const hexes = w.map((x) => x.toString(16));
+  if (best < 0) return hexes.join(":");
+  return hexes.slice(0, best).join(":") + "::" + hexes.slice(best + bestLen).join(":");
+}
+

@@ -10,15 +10,16 @@ import { Errno, EAGAIN, EBADF, ECONNABORTED, EINVAL, EMFILE, ENOSYS, ENOTSOCK, E
 import { Block, refFile, unrefFile, type FileDescription, type SysRet } from "../file";
 import type { Task } from "../task";
 import {
-  AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_WAITFORONE, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS,
-  SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_TYPE_MASK, SOCKADDR_STORAGE_SIZE, SOL_SOCKET,
+  AF_INET, AF_INET6, AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_WAITFORONE, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS,
+  SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_TYPE_MASK, SOCKADDR_STORAGE_SIZE, SOL_SOCKET,
 } from "./constants";
 import { createSocket } from "./families";
 import {
   cmsgSizes, encodeCmsg, gather, iovTotal, MAX_RW_COUNT, mmsghdrSize, msghdrSize, namelenAddr, readCmsgs, readMsghdr,
   scatter, UIO_MAXIOV, writeRecvFields, type Cmsg,
 } from "./msghdr";
-import { netOf } from "./netns";
+import { netOf, type ListenEvent } from "./netns";
+import { ipv6Text } from "./sockaddr";
 import { SocketFile, type AcceptResult, type Received, type RecvResult, type SendRequest, type SendResult, type Socket } from "./socket";
 import { getSocketOption, setSocketOption } from "./sockopt";
 // The families register themselves when loaded, and so do the /proc/sys/net files.
@@ -87,9 +88,32 @@ export const listen: Handler = (t, a) => {
   const sock = socketOf(t, a.int(0));
   if (sock instanceof Errno) return sock;
   // Linux compares (unsigned int)backlog > somaxconn, so a negative backlog clamps too.
-  const backlog = Math.min(a.uint(1), netOf(t).sysctl.somaxconn);
-  return sock.listen(t, backlog); // the family decides EINVAL / EOPNOTSUPP / EADDRINUSE
+  const net = netOf(t);
+  const backlog = Math.min(a.uint(1), net.sysctl.somaxconn);
+  const r = sock.listen(t, backlog); // the family decides EINVAL / EOPNOTSUPP / EADDRINUSE
+  if (r === 0 && net.onListen) {
+    const name = sock.getname(false);
+    if (!(name instanceof Errno)) net.onListen(listenEvent(t, a.int(0), sock, name, backlog));
+  }
+  return r;
 };
+
+/** Where a listening socket is, from its sockaddr bytes. */
+function listenEvent(t: Task, fd: number, sock: Socket, name: Uint8Array, backlog: number): ListenEvent {
+  const d = new DataView(name.buffer, name.byteOffset, name.byteLength);
+  const family = d.getUint16(0, true);
+  const base = {
+    pid: t.pid, comm: t.proc.comm ?? t.proc.exePath.slice(t.proc.exePath.lastIndexOf("/") + 1), fd, backlog,
+    type: sock.type === SOCK_SEQPACKET ? "seqpacket" as const : "stream" as const,
+  };
+  if (family === AF_INET) return { ...base, family: "inet", address: name.subarray(4, 8).join("."), port: d.getUint16(2, false) };
+  if (family === AF_INET6) {
+    return { ...base, family: "inet6", address: ipv6Text(name.subarray(8, 24)), port: d.getUint16(2, false) };
+  }
+  const path = name.subarray(2);
+  const text = Buffer.from(path[0] === 0 ? path.subarray(1) : path.subarray(0, path.indexOf(0) < 0 ? path.length : path.indexOf(0))).toString();
+  return { ...base, family: "unix", address: path[0] === 0 ? `@${text}` : text };
+}
 
 /** Implements getsockname(2). Linux: __sys_getsockname — the name is taken before *addrlen is read. */
 export const getsockname: Handler = (t, a) => {

@@ -89,6 +89,21 @@ describe("binaries syscage cannot run: one line, status 126", () => {
   });
 });
 
+describe("--log-listen: where each listener is, without correlating bind and listen", () => {
+  test.each(["x86_64", "i386", "aarch64"])("%s: the address bind gave, and the backlog after the somaxconn clamp", (arch) => {
+    const r = run(["run", "--sysctl", "net.core.somaxconn=2", "--log-listen", "--strace", fixture(arch, "listen")]);
+    expect(r.status).toBe(0);
+    // The port the trace shows getsockname reporting after bind(127.0.0.1:0).
+    const port = /^getsockname\(3, \{sa_family=AF_INET, sin_port=htons\((\d+)\)/m.exec(r.stderr)![1];
+    const events = r.stderr.split("\n").filter((l) => l.startsWith("syscage: "));
+    expect(events.slice(0, 2)).toEqual([
+      `syscage: pid 1000 (listen) listens on tcp 127.0.0.1:${port}, fd 3, backlog 1`,
+      `syscage: pid 1000 (listen) listens on tcp 127.0.0.1:${port}, fd 3, backlog 2`, // listen(3, 5) with somaxconn 2
+    ]);
+    expect(events).toHaveLength(3);
+  });
+});
+
 describe("--seccomp: a Docker-format profile", () => {
   test.each(["x86_64", "i386", "aarch64"])("%s: the no-listen example denies listen (i386: socketcall's SYS_LISTEN) and nothing else", (arch) => {
     const r = run(["run", "--seccomp", "examples/seccomp-no-listen.json", fixture(arch, "listen")]);
