@@ -413,8 +413,10 @@ function stringArray(t: Task, addr: number, word: 4 | 8): string {
   return `[${items.join(", ")}]`;
 }
 
+/** How many pointers precede the NULL; a guest's unterminated array is counted no further than execve would take. */
 function countArray(t: Task, addr: number, word: 4 | 8): number {
+  const MAX_ARG_STRINGS = 0x7fffffff / 4096;
   let n = 0;
-  while ((word === 8 ? t.mm.u64(addr + 8 * n) : BigInt(t.mm.u32(addr + 4 * n))) !== 0n) n++;
+  while (n < MAX_ARG_STRINGS && (word === 8 ? t.mm.u64(addr + 8 * n) : BigInt(t.mm.u32(addr + 4 * n))) !== 0n) n++;
   return n;
 }
