@@ -23,3 +23,14 @@ test("natively, the fixture finds its terminal (the reference is not an ENXIO ru
 test.each(["x86_64", "i386", "aarch64"])("%s: /dev/tty, termios, tcgetpgrp and setsid as on Linux", (arch) => {
   expect(onPty([process.execPath, CLI, "run", fixture(arch)])).toBe(native);
 });
+
+test("an interactive busybox sh on a terminal: line editing, a pipeline, Ctrl-C ends the foreground job and not the shell", () => {
+  // Both runs in / with the same PATH, so the prompts and lookups match; steps in pty_session.py.
+  const session = (argv: string[]) => spawnSync("python3", [path.join(ROOT, "tests", "conformance", "pty_session.py"), ...argv],
+    { encoding: "utf8", input: "", cwd: "/", env: { PATH: "/bin:/usr/bin" }, timeout: 120_000 }).stdout;
+  const reference = session(["/bin/busybox", "sh"]);
+  expect(reference).toContain("sleeping now\n^C\n/ # echo after ctrl-c $?\nafter ctrl-c 130\n");
+  expect(reference).toMatch(/status 3\n$/);
+  expect(session([process.execPath, CLI, "run", "--env", "PATH=/bin:/usr/bin", "--mount", "/bin:/bin", "--workdir", "/",
+    "/bin/busybox", "sh"])).toBe(reference);
+});
