@@ -29,8 +29,6 @@ export interface ProcessCpu {
   args: SyscallArgs;
   /** The task whose registers are loaded. */
   loaded: Task | undefined;
-  /** Set when execve gave the process a new CPU: the run on this one is over. */
-  replaced?: boolean;
 }
 
 /** How long a task that keeps making syscalls may hold the event loop. */
@@ -38,6 +36,8 @@ const YIELD_MS = 20;
 
 export class EngineMachine implements CloneMachine {
   private readonly cpus = new Map<ThreadGroup, ProcessCpu>();
+  /** Set when execve gave the running task a new CPU during this run. */
+  private cpuReplaced = false;
   private readonly dispatchers = new Map<ArchName, Dispatcher>();
   /** The task on a CPU right now, its CPU and dispatcher: the syscall hook serves it (looked up once per run, not per syscall). */
   private running: Task | undefined;
@@ -77,7 +77,13 @@ export class EngineMachine implements CloneMachine {
   /** `g` runs on `cpu` from now on (a new process, or execve's new image). */
   attach(g: ThreadGroup, arch: ArchImpl, cpu: UnicornCpu): void {
     const old = this.cpus.get(g);
-    if (old && old.cpu !== cpu) old.replaced = true;
+    if (old && old.cpu !== cpu) {
+      // execve, from inside the running task's syscall: the run on the old CPU is over, and the
+      // registers left there are the old image's. A vfork parent sharing that CPU must not find
+      // them filed as this task's context, or the new image would resume the old one's code.
+      this.cpuReplaced = true;
+      if (old.loaded?.group === g) old.loaded = undefined;
+    }
     this.cpus.set(g, { cpu, arch, args: new SyscallArgs(cpu.io, IO_ARGS, arch.wordSize), loaded: undefined });
     // execve replaces the CPU from inside its own syscall hook: close the old one once it has stopped.
     if (old && old.cpu !== cpu && ![...this.cpus.values()].includes(old)) this.retired.push(old.cpu);
@@ -151,6 +157,7 @@ export class EngineMachine implements CloneMachine {
     this.runningCpu = p;
     this.runningDispatcher = this.dispatcher(p.arch.name);
     this.blocked = undefined;
+    this.cpuReplaced = false;
     this.sinceYield = 0;
     this.lastYield = Date.now();
     const stop = p.cpu.run(p.cpu.reg(p.arch.pcReg), sliceUs);
@@ -261,7 +268,7 @@ export class EngineMachine implements CloneMachine {
     }
     // The CPU may have been replaced (execve) or the task ended: either way this run is over.
     // A busy task also hands the event loop a turn now and then (timers, host I/O, Ctrl-C).
-    const over = t.exit !== undefined || t.group.exiting !== undefined || p.replaced === true || t.reschedule ||
+    const over = t.exit !== undefined || t.group.exiting !== undefined || this.cpuReplaced || t.reschedule ||
       ((++this.sinceYield & 1023) === 0 && Date.now() - this.lastYield > YIELD_MS);
     t.reschedule = false;
     io[IO_ACTION] = over ? ACTION_SET_RET | ACTION_STOP : ACTION_SET_RET;
