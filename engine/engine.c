@@ -67,10 +67,14 @@ typedef struct {
   int ret_is_32;
   uint8_t *mem;
   uint64_t mem_size;
-  uc_hook hooks[4];
+  uc_hook hooks[5];
+  /* CPUID leaf 1 as answered by hook_cpuid, once set_cpuid has run. */
+  uint32_t leaf1[4];
+  int mode, model;
   /* Preemption: the block hook stops the CPU at a block boundary once this monotonic time (µs) passes. */
   uint64_t preempt_at;
   int countdown;
+  uint32_t jitter;
   /* last stop */
   int stop;
   int fault_type;
@@ -188,6 +192,51 @@ static void hook_syscall_insn(uc_engine *uc, void *user) {
   on_syscall_common(user);
 }
 
+/*
+ * CPUID leaf 1 as Linux guests expect it. Unicorn 2.0.1 reports an EDX
+ * without the FPU, TSC, MMX and other baseline bits its TCG core does
+ * emulate, for every CPU model (Go's 386 runtime refuses to start without
+ * MMX). Leaf 1 gets Unicorn's own EAX, EBX and ECX and the EDX that AT_HWCAP
+ * advertises (Linux's AT_HWCAP on x86 is CPUID.1:EDX); every other leaf runs
+ * as Unicorn has it.
+ */
+static int hook_cpuid(uc_engine *uc, void *user) {
+  Engine *e = user;
+  uint64_t leaf = 0;
+  uc_reg_read(uc, UC_X86_REG_EAX, &leaf);
+  if ((uint32_t)leaf != 1) return 0;
+  /* cpuid writes 32-bit registers: in 64-bit mode the upper halves become zero. */
+  int wide = e->mode == UC_MODE_64;
+  int regs[4] = { wide ? UC_X86_REG_RAX : UC_X86_REG_EAX, wide ? UC_X86_REG_RBX : UC_X86_REG_EBX,
+                  wide ? UC_X86_REG_RCX : UC_X86_REG_ECX, wide ? UC_X86_REG_RDX : UC_X86_REG_EDX };
+  for (int i = 0; i < 4; i++) {
+    uint64_t v = e->leaf1[i];
+    uc_reg_write(uc, regs[i], &v);
+  }
+  return 1;
+}
+
+/* Unicorn's own answer to CPUID leaf 1 in `mode`, from one cpuid run on a scratch engine. */
+static uc_err measure_leaf1(int mode, int model, uint32_t out[4]) {
+  static const uint8_t code[] = { 0x0f, 0xa2 }; /* cpuid */
+  uc_engine *uc;
+  uc_err err = uc_open(UC_ARCH_X86, mode, &uc);
+  if (err) return err;
+  uint64_t eax = 1, ecx = 0;
+  if ((model < 0 || !(err = uc_ctl_set_cpu_model(uc, model))) && !(err = uc_mem_map(uc, 0x1000, 0x1000, UC_PROT_ALL)) &&
+      !(err = uc_mem_write(uc, 0x1000, code, sizeof code)) && !(err = uc_reg_write(uc, UC_X86_REG_EAX, &eax)) &&
+      !(err = uc_reg_write(uc, UC_X86_REG_ECX, &ecx)) && !(err = uc_emu_start(uc, 0x1000, 0x1000 + sizeof code, 0, 1))) {
+    int regs[4] = { UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX };
+    for (int i = 0; i < 4; i++) {
+      uint64_t v = 0;
+      uc_reg_read(uc, regs[i], &v);
+      out[i] = (uint32_t)v;
+    }
+  }
+  uc_close(uc);
+  return err;
+}
+
 static void hook_intr(uc_engine *uc, uint32_t intno, void *user) {
   Engine *e = user;
   if ((e->trap == TRAP_INT80 && intno == 0x80) || (e->trap == TRAP_SVC && intno == 2)) {
@@ -210,15 +259,29 @@ static uint64_t now_us(void) {
  * stop requested here leaves the PC exactly at the block start. (Unicorn's
  * own timeout can stop mid-block with a stale PC on x86_64, re-running
  * instructions on resume, so preemption uses this instead.) The clock is read
- * only every PREEMPT_CHECK blocks. A block hook slows compute by about half,
- * so it is installed only while the sandbox has more than one task.
+ * about every PREEMPT_CHECK blocks, at a pseudo-random count: a fixed count
+ * would stop a loop of a few blocks at the same block every time, and a
+ * guest that preempts its threads with signals (Go) never gets its handler
+ * to a PC it can use if that block's start is not one; a timer interrupt
+ * lands anywhere. A block hook slows compute by about half, so it is
+ * installed only while the sandbox has more than one task.
  */
 #define PREEMPT_CHECK 256
+static int next_countdown(Engine *e) {
+  /* xorshift32: cheap, and any spread over [PREEMPT_CHECK/2, 3*PREEMPT_CHECK/2) will do. */
+  uint32_t x = e->jitter ? e->jitter : 0x9e3779b9u;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  e->jitter = x;
+  return PREEMPT_CHECK / 2 + (int)(x % PREEMPT_CHECK);
+}
+
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user) {
   (void)addr; (void)size;
   Engine *e = user;
   if (!e->preempt_at || --e->countdown > 0) return;
-  e->countdown = PREEMPT_CHECK;
+  e->countdown = next_countdown(e);
   if (now_us() >= e->preempt_at) {
     e->preempt_at = 0;
     uc_emu_stop(uc);
@@ -314,6 +377,8 @@ static napi_value engine_create(napi_env env, napi_callback_info info) {
     return throw_uc(env, "uc_open", err);
   }
   e->donor = donor_for(arch, mode);
+  e->mode = mode;
+  e->model = model;
   if (model >= 0 && (err = uc_ctl_set_cpu_model(e->uc, model))) {
     uc_close(e->uc);
     free(e);
@@ -509,6 +574,20 @@ static napi_value engine_mmr_write(napi_env env, napi_callback_info info) {
  * translated code of executable ranges (removeCache) so every block is
  * retranslated with or without the hook; a full TB flush would do it too, but
  * makes Unicorn 2.0.1 touch its whole 1 GiB code buffer. */
+/* setCpuid(h, edx): answer CPUID leaf 1 with Unicorn's EAX/EBX/ECX and this EDX (see hook_cpuid). x86 only. */
+static napi_value engine_set_cpuid(napi_env env, napi_callback_info info) {
+  ENGINE_ARGS(2);
+  uint32_t edx;
+  CHECK(napi_get_value_uint32(env, argv[1], &edx));
+  uc_err err = measure_leaf1(e->mode, e->model, e->leaf1);
+  if (err) return throw_uc(env, "cpuid", err);
+  e->leaf1[3] = edx;
+  if (!e->hooks[4] && (err = uc_hook_add(e->uc, &e->hooks[4], UC_HOOK_INSN, hook_cpuid, e, 1, 0, UC_X86_INS_CPUID))) {
+    return throw_uc(env, "cpuid hook", err);
+  }
+  return NULL;
+}
+
 static napi_value engine_set_preemptible(napi_env env, napi_callback_info info) {
   ENGINE_ARGS(2);
   bool on;
@@ -540,7 +619,7 @@ static napi_value engine_run(napi_env env, napi_callback_info info) {
   e->err = UC_ERR_OK;
   e->env = env;
   e->preempt_at = slice ? now_us() + slice : 0;
-  e->countdown = PREEMPT_CHECK;
+  e->countdown = next_countdown(e);
   uc_err err = uc_emu_start(e->uc, pc, UINT64_MAX, 0, 0);
   if (e->stop == STOP_JS_ERROR) {
     napi_value exc;
@@ -892,6 +971,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"installInterruptGuard", NULL, install_interrupt_guard, NULL, NULL, NULL, napi_default, NULL},
     {"interruptHandled", NULL, interrupt_handled, NULL, NULL, NULL, napi_default, NULL},
     {"hostPoll", NULL, host_poll, NULL, NULL, NULL, napi_default, NULL},
+    {"setCpuid", NULL, engine_set_cpuid, NULL, NULL, NULL, napi_default, NULL},
     {"hostTtyIoctl", NULL, host_tty_ioctl, NULL, NULL, NULL, napi_default, NULL},
     {"watchFd", NULL, watch_fd, NULL, NULL, NULL, napi_default, NULL},
     {"unwatchFd", NULL, unwatch_fd, NULL, NULL, NULL, napi_default, NULL},

@@ -30,6 +30,7 @@ interface Addon {
   hostSeek(fd: number, offset: number, whence: number): number;
   hostPoll(fd: number, events: number): number;
   hostTtyIoctl(fd: number, request: number, buf: Uint8Array): number;
+  setCpuid(h: object, edx: number): void;
   watchFd(fd: number, readable: boolean, writable: boolean, cb: (events: number) => void): object | null;
   unwatchFd(w: object): void;
   installInterruptGuard(): void;
@@ -105,6 +106,8 @@ export interface CpuConfig {
   ucArch: number; ucMode: number; cpuModel: number;
   /** Size of the guest window: guest addresses are [0, windowSize). */
   windowSize: number;
+  /** x86: CPUID leaf 1's EDX (the AT_HWCAP the arch advertises), replacing Unicorn's incomplete one. */
+  cpuidEdx?: number;
   /** Number register, then the six argument registers. */
   sysregs: number[];
   retreg: number;
@@ -154,6 +157,7 @@ export class UnicornCpu {
     try {
       this.h = addon.create(config.ucArch, config.ucMode, config.cpuModel, config.windowSize, this.io,
         config.sysregs, config.retreg, config.ret32 ? 1 : 0, config.trap, onSyscall);
+      if (config.cpuidEdx !== undefined) addon.setCpuid(this.h, config.cpuidEdx);
     } catch (e) {
       if ((e as { code?: string }).code === "ENOMEM") {
         throw new HostExhausted(`no host address space for a guest process (each reserves ${config.windowSize / 2 ** 30 + 1} GiB; is ulimit -v set?)`);

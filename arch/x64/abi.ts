@@ -19,13 +19,15 @@ const ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET
  */
 const WINDOW = 2 ** 39;
 const STACK_TOP = 0x7f_ffff_f000;
+/** CPUID.1:EDX of QEMU's qemu64 CPU, which the guest's CPUID reports and Linux puts in AT_HWCAP on x86. */
+const HWCAP = 0x078bfbff;
 
 export const x64: ArchImpl = {
   name: "x86_64",
   wordSize: 8,
   table: syscalls,
   cpu: {
-    ucArch: uc.ARCH_X86, ucMode: uc.MODE_64, cpuModel: uc.CPU_X86_QEMU64, windowSize: WINDOW,
+    ucArch: uc.ARCH_X86, ucMode: uc.MODE_64, cpuModel: uc.CPU_X86_QEMU64, windowSize: WINDOW, cpuidEdx: HWCAP,
     sysregs: [R.RAX, R.RDI, R.RSI, R.RDX, R.R10, R.R8, R.R9], retreg: R.RAX, ret32: false, trap: Trap.SyscallInsn,
   },
   layout: {
@@ -35,8 +37,7 @@ export const x64: ArchImpl = {
   platform: "x86_64",
   auditArch: AUDIT_ARCH_X86_64,
   seccompNames: ["SCMP_ARCH_X86_64", "amd64", "x86_64"],
-  // CPUID.1:EDX of the emulated qemu64 CPU, which is what Linux puts in AT_HWCAP on x86.
-  hwcap: 0x078bfbff,
+  hwcap: HWCAP,
   hwcap2: 0x2,
   faultSignal: x86FaultSignal,
   pcReg: R.RIP,

@@ -52,12 +52,15 @@ function isEmpty(base: number, limit: number, flags: number): boolean {
   return base === 0 && limit === 0 && (flags & 0x7f) === 0x28; // read_exec_only and seg_not_present, all else 0
 }
 
+/** CPUID.1:EDX of QEMU's qemu32 CPU, which the guest's CPUID reports and Linux puts in AT_HWCAP on x86. */
+const HWCAP = 0x0781abfd;
+
 export const x86: ArchImpl = {
   name: "i386",
   wordSize: 4,
   table: syscalls,
   cpu: {
-    ucArch: uc.ARCH_X86, ucMode: uc.MODE_32, cpuModel: uc.CPU_X86_QEMU32, windowSize: 2 ** 32,
+    ucArch: uc.ARCH_X86, ucMode: uc.MODE_32, cpuModel: uc.CPU_X86_QEMU32, windowSize: 2 ** 32, cpuidEdx: HWCAP,
     sysregs: [R.EAX, R.EBX, R.ECX, R.EDX, R.ESI, R.EDI, R.EBP], retreg: R.EAX, ret32: true, trap: Trap.Int80,
   },
   layout: {
@@ -67,8 +70,7 @@ export const x86: ArchImpl = {
   platform: "i686",
   auditArch: AUDIT_ARCH_I386,
   seccompNames: ["SCMP_ARCH_X86", "386", "x86", "i386"],
-  // CPUID.1:EDX of the emulated qemu32 CPU.
-  hwcap: 0x0781abfd,
+  hwcap: HWCAP,
   hwcap2: 0x2,
   faultSignal: x86FaultSignal,
   pcReg: R.EIP,
