@@ -579,9 +579,24 @@ static napi_value engine_set_cpuid(napi_env env, napi_callback_info info) {
   ENGINE_ARGS(2);
   uint32_t edx;
   CHECK(napi_get_value_uint32(env, argv[1], &edx));
-  uc_err err = measure_leaf1(e->mode, e->model, e->leaf1);
-  if (err) return throw_uc(env, "cpuid", err);
+  /* Measured once per mode and model: a scratch engine costs milliseconds, and fork makes many CPUs. */
+  static struct { int mode, model, done; uint32_t leaf1[4]; } cache[4];
+  int slot = -1;
+  for (int i = 0; i < 4 && slot < 0; i++) {
+    if (cache[i].done && cache[i].mode == e->mode && cache[i].model == e->model) slot = i;
+  }
+  if (slot < 0) {
+    for (int i = 0; i < 4 && slot < 0; i++) if (!cache[i].done) slot = i;
+    if (slot < 0) slot = 0;
+    uc_err err = measure_leaf1(e->mode, e->model, cache[slot].leaf1);
+    if (err) return throw_uc(env, "cpuid", err);
+    cache[slot].mode = e->mode;
+    cache[slot].model = e->model;
+    cache[slot].done = 1;
+  }
+  memcpy(e->leaf1, cache[slot].leaf1, sizeof e->leaf1);
   e->leaf1[3] = edx;
+  uc_err err;
   if (!e->hooks[4] && (err = uc_hook_add(e->uc, &e->hooks[4], UC_HOOK_INSN, hook_cpuid, e, 1, 0, UC_X86_INS_CPUID))) {
     return throw_uc(env, "cpuid hook", err);
   }
