@@ -20,7 +20,7 @@ import { defaultRlimits } from "./kernel/rlimits";
 import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
 import { Task, type ExitStatus } from "./kernel/task";
 import { Terminal } from "./kernel/tty";
-import { formatExit, tracePrefix } from "./kernel/strace";
+import { formatExit, formatSignal, tracePrefix } from "./kernel/strace";
 import { profileFilter, type SeccompFilter, type SeccompProfile } from "./kernel/seccomp";
 import { recordArgs } from "./kernel/vfs/context";
 import { sandboxFs, type MountSpec } from "./kernel/vfs/setup";
@@ -149,7 +149,10 @@ export class Sandbox {
     const sched = new Scheduler(machine, (t, nr, args, block) => machine.dispatcher(t.arch.name).resume(t, nr, args, block));
     const kernel = new Kernel(machine, sched);
     const strace = o.strace;
-    if (strace) kernel.onExit = (g, status) => strace(`${tracePrefix(kernel, g.pid)}${formatExit(status)}`);
+    if (strace) {
+      kernel.onExit = (g, status) => strace(`${tracePrefix(kernel, g.pid)}${formatExit(status)}`);
+      kernel.onSignal = (t, s) => strace(`${tracePrefix(kernel, t.tid)}${formatSignal(t, s)}`);
+    }
     const net = await attachNet(kernel, o).catch((e: unknown) => { vfs.ns.release(); throw e; });
     try {
       const { cpu, mm } = machine.newCpu(arch);

@@ -49,6 +49,11 @@ export const INIT_PID = 1;
 export class Kernel {
   /** Told of each process's end, before its parent can see it (--strace prints `+++ exited with N +++`). */
   onExit: ((g: ThreadGroup, status: ExitStatus) => void) | undefined;
+  /**
+   * Told of each signal a task takes off its queue, before it acts on it, and
+   * of each one thrown away on arrival as ignored (--strace's `--- SIG... ---`).
+   */
+  onSignal: ((t: Task, info: PendingSignal) => void) | undefined;
 
   readonly processes = new ProcessTable();
 
@@ -165,7 +170,10 @@ export class Kernel {
   signalThread(t: Task, info: PendingSignal): void {
     if (t.exit || t.group.exiting) return;
     if (info.sig === SIGKILL) return this.sched.killGroup(t.group, { signal: SIGKILL, core: false });
-    if (this.ignored(t, info.sig)) return;
+    if (this.ignored(t, info.sig)) {
+      this.traceDiscarded(t, info);
+      return;
+    }
     t.signals.pending.push(info);
     this.arrivals.get(t.group)?.wake();
     this.notify(t, info.sig);
@@ -216,11 +224,23 @@ export class Kernel {
     // A new stop signal cancels a pending SIGCONT.
     if (defaultAction(info.sig) === "stop") g.signals.pending = g.signals.pending.filter((s) => s.sig !== SIGCONT);
     const threads = [...g.threads];
-    if (threads.length === 0 || this.ignored(threads[0], info.sig)) return;
+    if (threads.length === 0) return;
+    if (this.ignored(threads[0], info.sig)) {
+      this.traceDiscarded(threads[0], info);
+      return;
+    }
     g.signals.pending.push(info);
     this.arrivals.get(g)?.wake();
     const taker = threads.find((t) => !(t.sigmask & bit(info.sig)));
     if (taker) this.notify(taker, info.sig);
+  }
+
+  /** An ignored signal is thrown away on arrival, but a tracer sees it go by when `t` next returns to its program. */
+  private traceDiscarded(t: Task, info: PendingSignal): void {
+    if (!this.onSignal) return;
+    t.signals.discarded.push(info);
+    // Off the CPU after this syscall, so the line follows the call that raised the signal.
+    t.reschedule = true;
   }
 
   /** Faults and bad frames: the signal cannot be ignored or blocked (force_sig_info_to_task). */
@@ -246,6 +266,7 @@ export class Kernel {
    * handle_signal): run its handler, or end the process.
    */
   deliverSignals(t: Task): void {
+    for (const s of t.signals.discarded.splice(0)) this.onSignal?.(t, s);
     const intr = t.signals.interrupted;
     t.signals.interrupted = undefined;
     // Syscalls that return EINTR after a handler whatever SA_RESTART says (-ERESTARTNOHAND and friends).
@@ -253,6 +274,7 @@ export class Kernel {
     for (;;) {
       const s = dequeue(t, t.group);
       if (!s) break;
+      this.onSignal?.(t, s);
       const act = t.sighand.get(s.sig);
       if (act.handler === SIG_IGN) continue;
       if (act.handler === SIG_DFL) {

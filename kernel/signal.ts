@@ -128,6 +128,8 @@ export class ThreadSignals {
   altstack: { sp: number; size: number; flags: number } | undefined;
   /** The mask rt_sigsuspend replaced, restored after the handler runs. */
   savedMask: bigint | undefined;
+  /** Ignored signals thrown away on arrival, kept only for --strace to show when the thread next runs. */
+  discarded: PendingSignal[] = [];
   /** A sleeping syscall a signal cut short: restarted or left as EINTR when the signal is delivered. */
   interrupted: { nr: number; args: SyscallArgs; name: string } | undefined;
 }

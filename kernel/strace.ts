@@ -9,6 +9,7 @@ import { socketcallNames } from "../arch/x86/socketcall-numbers";
 import { Errno, errnoByCode } from "./errno";
 import { ipv6Text } from "./net/sockaddr";
 import type { Kernel } from "./kernel";
+import type { PendingSignal } from "./signal";
 import type { ExitStatus, Task } from "./task";
 
 /**
@@ -179,6 +180,41 @@ export function tracePrefix(kernel: Kernel, tid: number): string {
   const live = [...kernel.processes.groups.values()].filter((g) => !g.exit);
   const many = live.length > 1 || live.some((g) => g.threads.size > 1);
   return many ? `[pid ${tid}] ` : "";
+}
+
+const SI_CODES = new Map([[0, "SI_USER"], [0x80, "SI_KERNEL"], [-1, "SI_QUEUE"], [-2, "SI_TIMER"], [-6, "SI_TKILL"]]);
+const FAULT_CODES: Record<number, string[]> = {
+  4: ["", "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK"],
+  5: ["", "TRAP_BRKPT", "TRAP_TRACE"],
+  7: ["", "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR"],
+  8: ["", "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB"],
+  11: ["", "SEGV_MAPERR", "SEGV_ACCERR"],
+  17: ["", "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"],
+  31: ["", "SYS_SECCOMP"],
+};
+const AUDIT_ARCHES = new Map([[0x40000003, "AUDIT_ARCH_I386"], [0xc000003e, "AUDIT_ARCH_X86_64"], [0xc00000b7, "AUDIT_ARCH_AARCH64"]]);
+
+/** strace's line for a signal a task takes: `--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=1000, si_uid=0} ---`. */
+export function formatSignal(t: Task, s: PendingSignal): string {
+  const name = SIGNALS[s.sig] ?? String(s.sig);
+  const kernelCode = s.code > 0 && s.code !== 0x80 ? FAULT_CODES[s.sig]?.[s.code] : undefined;
+  const code = kernelCode ?? SI_CODES.get(s.code) ?? String(s.code);
+  const f = [`si_signo=${name}`, `si_code=${code}`];
+  if (s.errno) f.push(`si_errno=${errnoByCode.get(s.errno)?.name ?? s.errno}`);
+  if (s.syscall !== undefined) {
+    const call = t.arch.table.names[s.syscall];
+    f.push(`si_call_addr=${hex(BigInt(s.addr ?? 0))}`, `si_syscall=${call ? `__NR_${call}` : s.syscall}`,
+      `si_arch=${AUDIT_ARCHES.get(s.arch ?? 0) ?? hex(BigInt(s.arch ?? 0))}`);
+  } else if (kernelCode && s.sig !== 17) {
+    f.push(`si_addr=${s.addr ? hex(BigInt(s.addr)) : "NULL"}`);
+  } else if (s.code !== 0x80) {
+    f.push(`si_pid=${s.pid ?? 0}`, `si_uid=${s.uid ?? 0}`);
+    if (s.sig === 17 && s.status !== undefined) {
+      const status = s.code === 1 ? String(s.status) : SIGNALS[s.status] ?? String(s.status);
+      f.push(`si_status=${status}`, "si_utime=0", "si_stime=0");
+    }
+  }
+  return `--- ${name} {${f.join(", ")}} ---`;
 }
 
 /** strace's line for a process's end. */

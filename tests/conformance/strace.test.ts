@@ -65,3 +65,25 @@ test.each(["x86_64", "i386", "aarch64"])("%s: the reference card's line, and the
   expect(lines).toContain("listen(3, 1) = 0");
   expect(lines.slice(-3)).toEqual(["exit_group(0) = ?", "+++ exited with 0 +++", ""]);
 });
+
+/** The `--- SIG... ---` lines of a trace, pids and addresses masked, in sorted order (processes interleave). */
+function signalLines(trace: string): string[] {
+  return (trace.match(/--- SIG.* ---/g) ?? [])
+    .map((l) => l.replace(/si_pid=\d+/g, "si_pid=PID").replace(/si_(call_)?addr=0x[0-9a-f]+/g, "si_$1addr=ADDR"))
+    .sort();
+}
+
+describe.each(["sock_tcp", "sock_unix", "fork_wait"])("%s", (name) => {
+  test.each(["x86_64", "i386", "aarch64"])("%s: the signals, as strace shows them arriving", (arch) => {
+    const out = path.join(scratch, `${arch}-${name}.signals`);
+    const ref = arch === "aarch64" ? "x86_64" : arch;
+    const n = spawnSync("strace", ["-f", "-qq", "-e", "trace=none", "-o", out, fixture(ref, name)],
+      { cwd: ROOT, encoding: "utf8", stdio: ["ignore", stdoutFile(), "pipe"] });
+    expect(n.status).toBe(0);
+    const reference = signalLines(fs.readFileSync(out, "utf8"));
+    expect(reference.length).toBeGreaterThan(1);
+    const r = spawnSync(process.execPath, [CLI, "run", "--strace", fixture(arch, name)],
+      { cwd: ROOT, encoding: "utf8", stdio: ["ignore", stdoutFile(), "pipe"] });
+    expect(signalLines(r.stderr)).toEqual(reference);
+  });
+});

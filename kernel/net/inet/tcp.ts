@@ -605,7 +605,7 @@ export class TcpSocket extends InetSocket implements TcpPeer {
     if (this.state !== "ESTABLISHED") {
       // sk_stream_wait_connect
       const e = this.takeError();
-      if (e) return copied + base || e;
+      if (e) return copied + base || (e === EPIPE ? this.pipeError(t, flags) : e);
       if (this.state !== "SYN_SENT") return copied + base || this.pipeError(t, flags);
       if (!timeo) return copied + base || EAGAIN;
       return this.sleep<SendResult>(timeo, (left) => this.sendData(t, data, copied, flags, left, base), () => copied + base || EAGAIN);
@@ -627,10 +627,13 @@ export class TcpSocket extends InetSocket implements TcpPeer {
     return this.sleep<SendResult>(timeo, (left) => this.sendData(t, data, copied, flags, left, base), () => copied + base || EAGAIN);
   }
 
-  /** sk_stream_error for EPIPE: a pending error wins; EPIPE itself raises SIGPIPE unless MSG_NOSIGNAL. */
+  /**
+   * sk_stream_error for EPIPE: a pending error wins; EPIPE, its own or a
+   * pending one (a reset after the peer's FIN), raises SIGPIPE unless MSG_NOSIGNAL.
+   */
   private streamError(t: Task, flags: number): Errno {
     const e = this.takeError();
-    if (e) return e;
+    if (e && e !== EPIPE) return e;
     return this.pipeError(t, flags);
   }
 
