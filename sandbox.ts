@@ -20,7 +20,7 @@ import { defaultRlimits } from "./kernel/rlimits";
 import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
 import { Task, type ExitStatus } from "./kernel/task";
 import { Terminal } from "./kernel/tty";
-import { formatExit, formatSignal, tracePrefix } from "./kernel/strace";
+import { formatExit, formatFirstExec, formatSignal, tracePrefix } from "./kernel/strace";
 import { profileFilter, type SeccompFilter, type SeccompProfile } from "./kernel/seccomp";
 import { recordArgs } from "./kernel/vfs/context";
 import { sandboxFs, type MountSpec } from "./kernel/vfs/setup";
@@ -173,6 +173,8 @@ export class Sandbox {
       machine.attach(group, arch, cpu);
       const prog = loadProgram(img, arch, mm, { argv, envp: env, execfn: file, uid, gid, euid: uid, egid: gid, random });
       recordArgs(vfs, mm, prog.sp, arch.wordSize);
+      // The initial stack: argc, argv[], NULL, envp[].
+      strace?.(formatFirstExec(file, argv, prog.sp + arch.wordSize * (argv.length + 2), env.length));
       arch.start(cpu, mm, prog.entry, prog.sp);
       if (profile) task.seccomp = { mode: 2, filters: [profile] };
       sched.add(task);

@@ -175,6 +175,16 @@ function formatCall(t: Task, name: string, args: ArgSource, r: number | bigint |
   return `${name}(${parts.join(", ")})`;
 }
 
+/**
+ * The line strace starts with, for the exec that started the guest:
+ * `execve("./prog", ["./prog", "x"], 0x7fffffffe5d8 /* 2 vars *\/) = 0`.
+ */
+export function formatFirstExec(file: string, argv: string[], envpAddr: number, envc: number): string {
+  const enc = (s: string) => quote(Buffer.from(s), true);
+  const args = argv.length > STRLEN ? [...argv.slice(0, STRLEN).map(enc), "..."] : argv.map(enc);
+  return `execve(${quote(Buffer.from(file), false)}, [${args.join(", ")}], ${hex(BigInt(envpAddr))} /* ${envc} vars */) = 0`;
+}
+
 /** strace -f marks lines with the pid while more than one task is traced. */
 export function tracePrefix(kernel: Kernel, tid: number): string {
   const live = [...kernel.processes.groups.values()].filter((g) => !g.exit);
@@ -235,6 +245,7 @@ function safely(f: () => string): string {
 function result(name: string, r: number | bigint | Errno): string {
   if (r instanceof Errno) return `-1 ${r.name} (${r.message})`;
   if (name === "mmap" || name === "mmap2" || name === "mremap" || name === "brk") return hex(BigInt(r));
+  if (name === "umask") return "0" + Number(r).toString(8);
   return String(r);
 }
 

@@ -59,10 +59,14 @@ describe.each(["listen", "sock_tcp", "sock_unix", "sock_tfo"])("%s", (name) => {
   });
 });
 
-test.each(["x86_64", "i386", "aarch64"])("%s: the reference card's line, and the trace's end", (arch) => {
+test.each(["x86_64", "i386", "aarch64"])("%s: the exec that starts the trace, the reference card's line, and the trace's end", (arch) => {
   const r = spawnSync(process.execPath, [CLI, "run", "--strace", fixture(arch, "listen")], { cwd: ROOT, encoding: "utf8" });
   const lines = r.stderr.split("\n");
   expect(lines).toContain("listen(3, 1) = 0");
+  // argv's strings are cut at 32 bytes, as strace -s 32 cuts them; the path is not.
+  const bin = fixture(arch, "listen");
+  const arg0 = bin.length > 32 ? `"${bin.slice(0, 32)}"...` : `"${bin}"`;
+  expect(lines[0].replace(/0x[0-9a-f]+ \/\*/, "ENVP /*")).toBe(`execve("${bin}", [${arg0}], ENVP /* 0 vars */) = 0`);
   expect(lines.slice(-3)).toEqual(["exit_group(0) = ?", "+++ exited with 0 +++", ""]);
 });
 
