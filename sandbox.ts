@@ -21,7 +21,7 @@ import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
 import { Task, type ExitStatus } from "./kernel/task";
 import { Terminal } from "./kernel/tty";
 import { formatExit, formatFirstExec, formatSignal, tracePrefix } from "./kernel/strace";
-import { profileFilter, type SeccompFilter, type SeccompProfile } from "./kernel/seccomp";
+import { profileFilter, SECCOMP_MODE_FILTER, type SeccompFilter, type SeccompProfile } from "./kernel/seccomp";
 import { recordArgs } from "./kernel/vfs/context";
 import { sandboxFs, type MountSpec } from "./kernel/vfs/setup";
 import { parseElf, ElfError } from "./loader/elf";
@@ -176,7 +176,7 @@ export class Sandbox {
       // The initial stack: argc, argv[], NULL, envp[].
       strace?.(formatFirstExec(file, argv, prog.sp + arch.wordSize * (argv.length + 2), env.length));
       arch.start(cpu, mm, prog.entry, prog.sp);
-      if (profile) task.seccomp = { mode: 2, filters: [profile] };
+      if (profile) task.seccomp = { mode: SECCOMP_MODE_FILTER, filters: [profile] };
       sched.add(task);
 
       this.signalForeground = (sig) => {

@@ -570,39 +570,32 @@ static napi_value engine_mmr_write(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* setPreemptible(h, on): install or remove the block hook. The caller drops the
- * translated code of executable ranges (removeCache) so every block is
- * retranslated with or without the hook; a full TB flush would do it too, but
- * makes Unicorn 2.0.1 touch its whole 1 GiB code buffer. */
 /* setCpuid(h, edx): answer CPUID leaf 1 with Unicorn's EAX/EBX/ECX and this EDX (see hook_cpuid). x86 only. */
 static napi_value engine_set_cpuid(napi_env env, napi_callback_info info) {
   ENGINE_ARGS(2);
   uint32_t edx;
   CHECK(napi_get_value_uint32(env, argv[1], &edx));
-  /* Measured once per mode and model: a scratch engine costs milliseconds, and fork makes many CPUs. */
-  static struct { int mode, model, done; uint32_t leaf1[4]; } cache[4];
-  int slot = -1;
-  for (int i = 0; i < 4 && slot < 0; i++) {
-    if (cache[i].done && cache[i].mode == e->mode && cache[i].model == e->model) slot = i;
-  }
-  if (slot < 0) {
-    for (int i = 0; i < 4 && slot < 0; i++) if (!cache[i].done) slot = i;
-    if (slot < 0) slot = 0;
-    uc_err err = measure_leaf1(e->mode, e->model, cache[slot].leaf1);
-    if (err) return throw_uc(env, "cpuid", err);
-    cache[slot].mode = e->mode;
-    cache[slot].model = e->model;
-    cache[slot].done = 1;
-  }
-  memcpy(e->leaf1, cache[slot].leaf1, sizeof e->leaf1);
-  e->leaf1[3] = edx;
+  /* Measured once per mode (each arch has one model): a scratch engine costs milliseconds, and fork makes many CPUs. */
+  static struct leaf1_cache { int model, done; uint32_t leaf1[4]; } by_mode[2];
+  struct leaf1_cache *c = &by_mode[e->mode == UC_MODE_64];
   uc_err err;
+  if (!c->done || c->model != e->model) {
+    if ((err = measure_leaf1(e->mode, e->model, c->leaf1))) return throw_uc(env, "cpuid", err);
+    c->model = e->model;
+    c->done = 1;
+  }
+  memcpy(e->leaf1, c->leaf1, sizeof e->leaf1);
+  e->leaf1[3] = edx;
   if (!e->hooks[4] && (err = uc_hook_add(e->uc, &e->hooks[4], UC_HOOK_INSN, hook_cpuid, e, 1, 0, UC_X86_INS_CPUID))) {
     return throw_uc(env, "cpuid hook", err);
   }
   return NULL;
 }
 
+/* setPreemptible(h, on): install or remove the block hook. The caller drops the
+ * translated code of executable ranges (removeCache) so every block is
+ * retranslated with or without the hook; a full TB flush would do it too, but
+ * makes Unicorn 2.0.1 touch its whole 1 GiB code buffer. */
 static napi_value engine_set_preemptible(napi_env env, napi_callback_info info) {
   ENGINE_ARGS(2);
   bool on;
@@ -806,6 +799,9 @@ static napi_value host_poll(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* struct termios of <asm-generic/termbits.h>: 4 flag words, c_line, c_cc[19] (glibc's own struct is larger). */
+#define KERNEL_TERMIOS_SIZE 36
+
 /*
  * Terminal ioctls on a host terminal the user handed to the guest (its stdio,
  * /dev/tty): only these requests pass, so a guest can read and set the line
@@ -813,9 +809,6 @@ static napi_value host_poll(napi_env env, napi_callback_info info) {
  * host's job control. `buf` holds the kernel's struct (termios is 36 bytes,
  * winsize 8, an int 4), the same layout on every arch syscage runs.
  */
-/* struct termios of <asm-generic/termbits.h>: 4 flag words, c_line, c_cc[19] (glibc's own struct is larger). */
-#define KERNEL_TERMIOS_SIZE 36
-
 static napi_value host_tty_ioctl(napi_env env, napi_callback_info info) {
   ARGS(3);
   int32_t fd;

@@ -59,7 +59,7 @@ export class Dispatcher {
     }
     const ev: SyscallEvent = { task: t, nr, name: this.name(nr), args };
     // strace notes a call as it starts: the pid prefix, an exec's arguments, lengths passed in.
-    const entry = this.trace ? traceEntry(t, ev.name, traced(args)) : undefined;
+    const entry = this.trace ? traceEntry(t, ev.name, args) : undefined;
     // Filters first, as at kernel entry: a call they deny never reaches a hook or its handler.
     let r: SysRet | undefined = t.seccomp ? filterSyscall(t, nr, ev.name, args) : undefined;
     for (const h of r === undefined ? hooks ?? [] : []) {
@@ -110,7 +110,7 @@ export class Dispatcher {
     }
     if (this.trace && ctx) {
       const { task: t, name } = ctx.ev;
-      this.trace(traceLine(t, name, traced(args), result, ctx.entry));
+      this.trace(traceLine(t, name, args, result, ctx.entry));
     }
     return result instanceof Errno ? -result.code : result;
   }
@@ -120,9 +120,4 @@ export class Dispatcher {
 function efault(e: unknown): Errno {
   if (e instanceof GuestFault) return EFAULT;
   throw e;
-}
-
-/** Registers as the strace formatter reads them. */
-function traced(args: SyscallArgs): { get(i: number): bigint; wordSize: 4 | 8 } {
-  return { get: (i) => args.raw(i), wordSize: args.wordSize };
 }

@@ -28,9 +28,12 @@ export interface SeccompFilter {
   readonly size: number;
 }
 
+/** Seccomp modes, as prctl(PR_SET_SECCOMP) and /proc/PID/status number them. */
+export const SECCOMP_MODE_STRICT = 1, SECCOMP_MODE_FILTER = 2;
+
 /** A task's seccomp state; never changed in place (threads and children share it until one adds a filter). */
 export interface SeccompState {
-  readonly mode: 1 | 2;
+  readonly mode: typeof SECCOMP_MODE_STRICT | typeof SECCOMP_MODE_FILTER;
   readonly filters: readonly SeccompFilter[];
 }
 
@@ -259,21 +262,27 @@ function actionCode(action: string, errnoRet: number | undefined): number {
   }
 }
 
-function argMatches(arg: ProfileArg, data: DataView, wordSize: 4 | 8): boolean {
-  const width = BigInt(wordSize * 8);
-  const v = BigInt.asUintN(Number(width), data.getBigUint64(16 + 8 * arg.index, true));
-  const want = BigInt.asUintN(Number(width), BigInt(arg.value));
-  const two = BigInt.asUintN(Number(width), BigInt(arg.valueTwo ?? 0));
-  switch (arg.op) {
-    case "SCMP_CMP_NE": return v !== want;
-    case "SCMP_CMP_LT": return v < want;
-    case "SCMP_CMP_LE": return v <= want;
-    case "SCMP_CMP_EQ": return v === want;
-    case "SCMP_CMP_GE": return v >= want;
-    case "SCMP_CMP_GT": return v > want;
-    case "SCMP_CMP_MASKED_EQ": return (v & want) === two;
-    default: throw new Error(`unknown seccomp comparison ${JSON.stringify(arg.op)}`);
+/** A rule's argument test, checked and compiled once: the argument compared as the arch's register width. */
+type ArgTest = (data: DataView) => boolean;
+
+function argTest(arg: ProfileArg, wordSize: 4 | 8): ArgTest {
+  if (!(Number.isInteger(arg.index) && arg.index >= 0 && arg.index <= 5)) {
+    throw new Error(`argument index ${JSON.stringify(arg.index)} is not 0-5`);
   }
+  const bits = wordSize * 8, at = 16 + 8 * arg.index;
+  const want = BigInt.asUintN(bits, BigInt(arg.value));
+  const two = BigInt.asUintN(bits, BigInt(arg.valueTwo ?? 0));
+  const compare: ((v: bigint) => boolean) | undefined = {
+    SCMP_CMP_NE: (v: bigint) => v !== want,
+    SCMP_CMP_LT: (v: bigint) => v < want,
+    SCMP_CMP_LE: (v: bigint) => v <= want,
+    SCMP_CMP_EQ: (v: bigint) => v === want,
+    SCMP_CMP_GE: (v: bigint) => v >= want,
+    SCMP_CMP_GT: (v: bigint) => v > want,
+    SCMP_CMP_MASKED_EQ: (v: bigint) => (v & want) === two,
+  }[arg.op];
+  if (!compare) throw new Error(`unknown seccomp comparison ${JSON.stringify(arg.op)}`);
+  return (data) => compare(BigInt.asUintN(bits, data.getBigUint64(at, true)));
 }
 
 /**
@@ -289,24 +298,22 @@ export function profileFilter(profile: SeccompProfile, arches: readonly ProfileA
   const fallback = actionCode(profile.defaultAction, profile.defaultErrnoRet);
   const listed = new Set([...(profile.architectures ?? []),
     ...(profile.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])]);
-  const byArch = new Map<number, (nr: number) => Array<{ action: number; args: ProfileArg[] }> | undefined>();
+  type Rule = { action: number; tests: ArgTest[] };
+  const byArch = new Map<number, (nr: number) => Rule[] | undefined>();
   for (const arch of arches) {
     if (listed.size && !listed.has(arch.names[0])) continue;
     const mine = (list: string[] | undefined) => (list ?? []).some((a) => arch.names.includes(a));
-    const byName = new Map<string, Array<{ action: number; args: ProfileArg[] }>>();
+    const byName = new Map<string, Rule[]>();
     for (const r of profile.syscalls ?? []) {
-      const action = actionCode(r.action, r.errnoRet ?? profile.defaultErrnoRet);
-      const args = r.args ?? [];
-      for (const a of args) {
-        if (!(Number.isInteger(a.index) && a.index >= 0 && a.index <= 5)) {
-          throw new Error(`argument index ${JSON.stringify(a.index)} is not 0-5`);
-        }
-        argMatches(a, new DataView(new ArrayBuffer(SECCOMP_DATA_SIZE)), arch.wordSize);
-      }
+      // Every rule is checked, even one this arch or a missing capability leaves out.
+      const rule = {
+        action: actionCode(r.action, r.errnoRet ?? profile.defaultErrnoRet),
+        tests: (r.args ?? []).map((a) => argTest(a, arch.wordSize)),
+      };
       if (r.includes?.caps?.length || (r.includes?.arches?.length && !mine(r.includes.arches)) || mine(r.excludes?.arches)) continue;
       for (const name of r.names ?? (r.name ? [r.name] : [])) {
         const list = byName.get(name) ?? [];
-        list.push({ action, args });
+        list.push(rule);
         byName.set(name, list);
       }
     }
@@ -315,15 +322,13 @@ export function profileFilter(profile: SeccompProfile, arches: readonly ProfileA
       return name === undefined ? undefined : byName.get(name);
     });
   }
-  const wordSize = new Map(arches.map((a) => [a.auditArch, a.wordSize]));
   return {
     size: 1,
     run(data: DataView): number {
-      const auditArch = data.getUint32(4, true);
-      const rules = byArch.get(auditArch);
+      const rules = byArch.get(data.getUint32(4, true));
       if (!rules) return SECCOMP_RET_KILL_THREAD;
       for (const rule of rules(data.getInt32(0, true)) ?? []) {
-        if (rule.args.every((a) => argMatches(a, data, wordSize.get(auditArch)!))) return rule.action;
+        if (rule.tests.every((test) => test(data))) return rule.action;
       }
       return fallback;
     },

@@ -7,8 +7,10 @@
  */
 import { socketcallNames } from "../arch/x86/socketcall-numbers";
 import { Errno, errnoByCode } from "./errno";
-import { ipv6Text } from "./net/sockaddr";
+import { AF_INET, AF_INET6, AF_UNIX } from "./net/constants";
+import { familyOf, ipv6Of, ipv6Text, portOf, scopeIdOf } from "./net/sockaddr";
 import type { Kernel } from "./kernel";
+import { FIONREAD, TCFLSH, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP } from "./tty";
 import type { PendingSignal } from "./signal";
 import type { ExitStatus, Task } from "./task";
 
@@ -91,9 +93,9 @@ const WAIT_FLAGS: Array<[number, string]> = [[1, "WNOHANG"], [2, "WUNTRACED"], [
 /** Constants shown by name, by argument kind. */
 const NAMED: Record<string, Map<number, string>> = {
   c: new Map([[0x1001, "ARCH_SET_GS"], [0x1002, "ARCH_SET_FS"], [0x1003, "ARCH_GET_FS"], [0x1004, "ARCH_GET_GS"]]),
-  q: new Map([[0x5401, "TCGETS"], [0x5402, "TCSETS"], [0x5403, "TCSETSW"], [0x5404, "TCSETSF"], [0x540b, "TCFLSH"],
-    [0x540f, "TIOCGPGRP"], [0x5410, "TIOCSPGRP"], [0x5413, "TIOCGWINSZ"], [0x541b, "FIONREAD"], [0x5421, "FIONBIO"],
-    [0x5450, "FIONCLEX"], [0x5451, "FIOCLEX"]]),
+  q: new Map([[TCGETS, "TCGETS"], [TCSETS, "TCSETS"], [TCSETSW, "TCSETSW"], [TCSETSF, "TCSETSF"], [TCFLSH, "TCFLSH"],
+    [TIOCGPGRP, "TIOCGPGRP"], [TIOCSPGRP, "TIOCSPGRP"], [TIOCGWINSZ, "TIOCGWINSZ"], [FIONREAD, "FIONREAD"],
+    [0x5421, "FIONBIO"], [0x5450, "FIONCLEX"], [0x5451, "FIOCLEX"]]),
   C: new Map([[0, "F_DUPFD"], [1, "F_GETFD"], [2, "F_SETFD"], [3, "F_GETFL"], [4, "F_SETFL"], [5, "F_GETLK"], [6, "F_SETLK"],
     [7, "F_SETLKW"], [36, "F_OFD_GETLK"], [37, "F_OFD_SETLK"], [38, "F_OFD_SETLKW"], [1030, "F_DUPFD_CLOEXEC"],
     [1031, "F_SETPIPE_SZ"], [1032, "F_GETPIPE_SZ"]]),
@@ -122,7 +124,7 @@ const TCP = new Map([[1, "TCP_NODELAY"], [23, "TCP_FASTOPEN"], [30, "TCP_FASTOPE
 
 /** How syscall arguments are read: registers, or (socketcall) words in guest memory. */
 interface ArgSource {
-  get(i: number): bigint;
+  raw(i: number): bigint;
   readonly wordSize: 4 | 8;
 }
 
@@ -140,9 +142,9 @@ export interface TraceEntry {
 /** socketcall carries its call's number and a pointer to its arguments. */
 function unwrap(t: Task, name: string, args: ArgSource): [string, ArgSource] {
   if (name !== "socketcall") return [name, args];
-  const sub = socketcallNames[Number(args.get(0))];
-  const base = Number(args.get(1));
-  return sub ? [sub, { wordSize: 4, get: (i) => BigInt(t.mm.u32(base + 4 * i)) }] : [name, args];
+  const sub = socketcallNames[Number(args.raw(0))];
+  const base = Number(args.raw(1));
+  return sub ? [sub, { wordSize: 4, raw: (i) => BigInt(t.mm.u32(base + 4 * i)) }] : [name, args];
 }
 
 export function traceEntry(t: Task, name: string, args: ArgSource): TraceEntry {
@@ -150,7 +152,7 @@ export function traceEntry(t: Task, name: string, args: ArgSource): TraceEntry {
   const [call, a] = unwrap(t, name, args);
   const kinds = SIGNATURES[call] ?? "";
   for (let i = 0; i < kinds.length; i++) {
-    const p = a.get(i);
+    const p = a.raw(i);
     if (kinds[i] === "L" && p !== 0n) safely(() => String(entry.lens.set(i, t.mm.u32(Number(p))).size));
   }
   if (SHOWN_ON_ENTRY.has(call)) entry.call = formatCall(t, call, a, undefined, entry);
@@ -252,7 +254,7 @@ function result(name: string, r: number | bigint | Errno): string {
 function hex(v: bigint): string { return "0x" + v.toString(16); }
 
 function arg(t: Task, kinds: string, i: number, a: ArgSource, r: number | bigint | Errno, lens?: Map<number, number>): string {
-  const v = a.get(i);
+  const v = a.raw(i);
   const n = Number(BigInt.asIntN(32, v));
   const ptr = () => (v === 0n ? "NULL" : hex(v));
   const ok = !(r instanceof Errno);
@@ -261,22 +263,22 @@ function arg(t: Task, kinds: string, i: number, a: ArgSource, r: number | bigint
     case "u": return BigInt.asUintN(a.wordSize * 8, v).toString();
     case "D": return n === AT_FDCWD ? "AT_FDCWD" : String(n);
     case "s": return v === 0n ? "NULL" : quote(cString(t, Number(v), 4096), false);
-    case "b": return v === 0n ? "NULL" : quote(t.mm.read(Number(v), Math.min(Number(a.get(i + 1)), STRLEN + 1)), true);
+    case "b": return v === 0n ? "NULL" : quote(t.mm.read(Number(v), Math.min(Number(a.raw(i + 1)), STRLEN + 1)), true);
     case "B": return !ok || v === 0n ? ptr() : quote(t.mm.read(Number(v), Math.min(Number(r), STRLEN + 1)), true);
     case "Y": return !ok || v === 0n ? ptr() : quote(t.mm.read(Number(v), Math.min(Number(r), STRLEN + 1)), true, true);
     case "I": {
-      const family = Number(a.get(0));
-      return (family === 2 || family === 10) && PROTOCOLS.has(n) ? PROTOCOLS.get(n)! : String(n);
+      const family = Number(a.raw(0));
+      return (family === AF_INET || family === AF_INET6) && PROTOCOLS.has(n) ? PROTOCOLS.get(n)! : String(n);
     }
     case "o": return openFlags(n);
     case "m": return "0" + (n & 0o7777).toString(8);
     case "A": return AF[n] ?? String(n);
     case "T": return socketType(n);
-    case "S": return v === 0n ? "NULL" : sockaddr(t, Number(v), Number(a.get(i + 1)));
+    case "S": return v === 0n ? "NULL" : sockaddr(t, Number(v), Number(a.raw(i + 1)));
     case "R": {
       if (!ok || v === 0n) return ptr();
       // The kernel fills in at most the buffer's length and reports the address's full length.
-      const full = t.mm.u32(Number(a.get(i + 1)));
+      const full = t.mm.u32(Number(a.raw(i + 1)));
       return sockaddr(t, Number(v), Math.min(full, lens?.get(i + 1) ?? full));
     }
     case "L": {
@@ -293,23 +295,23 @@ function arg(t: Task, kinds: string, i: number, a: ArgSource, r: number | bigint
     case "e": return v === 0n ? "NULL" : `${hex(v)} /* ${countArray(t, Number(v), a.wordSize)} vars */`;
     case "l": return LEVELS.get(n) ?? String(n);
     case "n": {
-      const level = Number(BigInt.asIntN(32, a.get(i - 1)));
+      const level = Number(BigInt.asIntN(32, a.raw(i - 1)));
       const name = level === SOL_SOCKET ? SO[n] : level === IPPROTO_TCP ? TCP.get(n) : level === IPPROTO_IPV6 && n === 26 ? "IPV6_V6ONLY" : undefined;
       return name ?? String(n);
     }
     case "v": {
-      const len = Number(a.get(i + 1));
+      const len = Number(a.raw(i + 1));
       return v !== 0n && len === 4 ? `[${t.mm.i32(Number(v))}]` : ptr();
     }
     case "V": {
       if (!ok || v === 0n) return ptr();
-      const len = t.mm.u32(Number(a.get(i + 1)));
-      if (len === 12 && Number(a.get(i - 2)) === SOL_SOCKET && Number(a.get(i - 1)) === SO_PEERCRED) {
+      const len = t.mm.u32(Number(a.raw(i + 1)));
+      if (len === 12 && Number(a.raw(i - 2)) === SOL_SOCKET && Number(a.raw(i - 1)) === SO_PEERCRED) {
         return `{pid=${t.mm.i32(Number(v))}, uid=${t.mm.u32(Number(v) + 4)}, gid=${t.mm.u32(Number(v) + 8)}}`;
       }
       if (len !== 4) return ptr();
       const value = t.mm.i32(Number(v));
-      const soError = Number(a.get(i - 2)) === SOL_SOCKET && Number(a.get(i - 1)) === SO_ERROR;
+      const soError = Number(a.raw(i - 2)) === SOL_SOCKET && Number(a.raw(i - 1)) === SO_ERROR;
       return `[${soError && value ? errnoByCode.get(value)?.name ?? value : value}]`;
     }
     case "Z": {
@@ -341,8 +343,8 @@ const CLONE_FLAGS: Array<[number, string]> = [[0x100, "CLONE_VM"], [0x200, "CLON
 
 /** clone's arguments as strace names them; i386 and aarch64 pass tls before child_tid (CLONE_BACKWARDS). */
 function cloneArgs(a: ArgSource, backwards: boolean): string {
-  const flags = Number(a.get(0)) >>> 0, stack = a.get(1), ptid = a.get(2);
-  const [tls, ctid] = backwards ? [a.get(3), a.get(4)] : [a.get(4), a.get(3)];
+  const flags = Number(a.raw(0)) >>> 0, stack = a.raw(1), ptid = a.raw(2);
+  const [tls, ctid] = backwards ? [a.raw(3), a.raw(4)] : [a.raw(4), a.raw(3)];
   const names = flagNames(flags & ~0xff, CLONE_FLAGS);
   if (flags & 0xff) names.push(SIGNALS[flags & 0xff] ?? String(flags & 0xff));
   const out = [`child_stack=${stack === 0n ? "NULL" : hex(stack)}`, `flags=${names.join("|") || "0"}`];
@@ -424,26 +426,24 @@ function quote(bytes: Uint8Array, limit: boolean, hex = false): string {
 function sockaddr(t: Task, addr: number, len: number): string {
   if (len < 2) return hex(BigInt(addr));
   const b = t.mm.read(addr, Math.min(len, 128));
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const family = dv.getUint16(0, true);
-  const fam = AF[family] ?? String(family);
+  const family = familyOf(b);
   // Shorter than the family's struct: strace shows the raw bytes.
-  if (family === 2 && len >= 16) {
-    return `{sa_family=AF_INET, sin_port=htons(${dv.getUint16(2, false)}), sin_addr=inet_addr("${b[4]}.${b[5]}.${b[6]}.${b[7]}")}`;
+  if (family === AF_INET && len >= 16) {
+    return `{sa_family=AF_INET, sin_port=htons(${portOf(b)}), sin_addr=inet_addr("${b.subarray(4, 8).join(".")}")}`;
   }
-  if (family === 10 && len >= 24) {
-    const scope = len >= 28 ? dv.getUint32(24, true) : 0;
-    return `{sa_family=AF_INET6, sin6_port=htons(${dv.getUint16(2, false)}), sin6_flowinfo=htonl(${dv.getUint32(4, false)}), ` +
-      `inet_pton(AF_INET6, "${ipv6Text(b.subarray(8, 24))}", &sin6_addr), sin6_scope_id=${scope}}`;
+  if (family === AF_INET6 && len >= 24) {
+    const flowinfo = new DataView(b.buffer, b.byteOffset).getUint32(4, false);
+    return `{sa_family=AF_INET6, sin6_port=htons(${portOf(b)}), sin6_flowinfo=htonl(${flowinfo}), ` +
+      `inet_pton(AF_INET6, "${ipv6Text(ipv6Of(b))}", &sin6_addr), sin6_scope_id=${len >= 28 ? scopeIdOf(b) : 0}}`;
   }
-  if (family === 1) {
+  if (family === AF_UNIX) {
     const path = b.subarray(2);
     if (path.length === 0) return "{sa_family=AF_UNIX}";
     if (path[0] === 0) return `{sa_family=AF_UNIX, sun_path=@${quote(path.subarray(1), false)}}`;
     const end = path.indexOf(0);
     return `{sa_family=AF_UNIX, sun_path=${quote(end < 0 ? path : path.subarray(0, end), false)}}`;
   }
-  return `{sa_family=${fam}, sa_data=${quote(b.subarray(2), false)}}`;
+  return `{sa_family=${AF[family] ?? family}, sa_data=${quote(b.subarray(2), false)}}`;
 }
 
 function stringArray(t: Task, addr: number, word: 4 | 8): string {

@@ -11,6 +11,7 @@ import type { ThreadGroup } from "./process";
 import type { SeccompState } from "./seccomp";
 import type { Terminal } from "./tty";
 import { SignalHandlers, ThreadSignals } from "./signal";
+import { text } from "./vfs/types";
 
 /** Process-wide settings the kernel reads (identity, names, limits). */
 export interface ProcessInfo {
@@ -73,4 +74,17 @@ export class Task {
     public arch: ArchOps,
     public proc: ProcessInfo,
   ) {}
+}
+
+/** TASK_COMM_LEN: a task name holds at most 15 bytes and its NUL. */
+export const TASK_COMM_LEN = 16;
+
+/**
+ * The task's name as /proc/PID/comm and PR_GET_NAME give it, a byte string:
+ * what PR_SET_NAME set, else the executable's file name cut to 15 bytes.
+ */
+export function comm(t: Task): string {
+  if (t.proc.comm !== undefined) return t.proc.comm;
+  const exe = text(t.proc.exePath);
+  return exe.slice(exe.lastIndexOf("/") + 1).slice(0, TASK_COMM_LEN - 1);
 }

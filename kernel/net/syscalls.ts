@@ -8,7 +8,8 @@ import { socketcallNames } from "../../arch/x86/socketcall-numbers";
 import { SyscallArgs, type Handler } from "../abi";
 import { Errno, EAGAIN, EBADF, ECONNABORTED, EINVAL, EMFILE, ENOSYS, ENOTSOCK, EPERM } from "../errno";
 import { Block, refFile, unrefFile, type FileDescription, type SysRet } from "../file";
-import type { Task } from "../task";
+import { comm, type Task } from "../task";
+import { show } from "../vfs/types";
 import {
   AF_INET, AF_INET6, AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_ERRQUEUE, MSG_WAITFORONE, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS,
   SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_TYPE_MASK, SOCKADDR_STORAGE_SIZE, SOL_SOCKET,
@@ -19,7 +20,7 @@ import {
   scatter, UIO_MAXIOV, writeRecvFields, type Cmsg,
 } from "./msghdr";
 import { netOf, type ListenEvent } from "./netns";
-import { ipv6Text } from "./sockaddr";
+import { familyOf, ipv6Of, ipv6Text, portOf } from "./sockaddr";
 import { SocketFile, type AcceptResult, type Received, type RecvResult, type SendRequest, type SendResult, type Socket } from "./socket";
 import { getSocketOption, setSocketOption } from "./sockopt";
 // The families register themselves when loaded, and so do the /proc/sys/net files.
@@ -100,16 +101,13 @@ export const listen: Handler = (t, a) => {
 
 /** Where a listening socket is, from its sockaddr bytes. */
 function listenEvent(t: Task, fd: number, sock: Socket, name: Uint8Array, backlog: number): ListenEvent {
-  const d = new DataView(name.buffer, name.byteOffset, name.byteLength);
-  const family = d.getUint16(0, true);
   const base = {
-    pid: t.pid, comm: t.proc.comm ?? t.proc.exePath.slice(t.proc.exePath.lastIndexOf("/") + 1), fd, backlog,
+    pid: t.pid, comm: show(comm(t)), fd, backlog,
     type: sock.type === SOCK_SEQPACKET ? "seqpacket" as const : "stream" as const,
   };
-  if (family === AF_INET) return { ...base, family: "inet", address: name.subarray(4, 8).join("."), port: d.getUint16(2, false) };
-  if (family === AF_INET6) {
-    return { ...base, family: "inet6", address: ipv6Text(name.subarray(8, 24)), port: d.getUint16(2, false) };
-  }
+  const family = familyOf(name);
+  if (family === AF_INET) return { ...base, family: "inet", address: name.subarray(4, 8).join("."), port: portOf(name) };
+  if (family === AF_INET6) return { ...base, family: "inet6", address: ipv6Text(ipv6Of(name)), port: portOf(name) };
   const path = name.subarray(2);
   const text = Buffer.from(path[0] === 0 ? path.subarray(1) : path.subarray(0, path.indexOf(0) < 0 ? path.length : path.indexOf(0))).toString();
   return { ...base, family: "unix", address: path[0] === 0 ? `@${text}` : text };

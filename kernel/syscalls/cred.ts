@@ -6,7 +6,8 @@
 import type { Handler } from "../abi";
 import { EINVAL, EPERM } from "../errno";
 import type { SysRet } from "../file";
-import type { Task } from "../task";
+import { comm, TASK_COMM_LEN, type Task } from "../task";
+import { bytes } from "../vfs/types";
 import { prctlSetSeccomp } from "./seccomp";
 
 /** NGROUPS_MAX, include/uapi/linux/limits.h. */
@@ -110,7 +111,6 @@ const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DU
   PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39;
 /** CAP_LAST_CAP in 6.1. */
 const CAP_LAST_CAP = 40;
-const TASK_COMM_LEN = 16;
 
 /** Per-process prctl state kept by syscage. */
 const attrs = new WeakMap<object, { pdeathsig: number; dumpable: number; keepcaps: number; subreaper: number }>();
@@ -129,7 +129,7 @@ export const prctl: Handler = (t, a) => {
     }
     case PR_GET_NAME: {
       const b = new Uint8Array(TASK_COMM_LEN);
-      b.set(Buffer.from((t.proc.comm ?? t.proc.exePath.slice(t.proc.exePath.lastIndexOf("/") + 1)).slice(0, TASK_COMM_LEN - 1)));
+      b.set(bytes(comm(t)));
       t.mm.write(a.ptr(1), b);
       return 0;
     }

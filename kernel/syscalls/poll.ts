@@ -176,16 +176,23 @@ export const poll: Handler = (t, a) => {
   return doPoll(t, a.ptr(0), a.uint(1), ms < 0 ? Deadline.never() : Deadline.inMs(ms));
 };
 
+/**
+ * The optional timeout of select, ppoll and pselect6: its deadline (never
+ * without one), and whether it was zero (no time left is written back then).
+ */
+function optionalTimeout(t: Task, tsp: number, format: TimeFormat): { deadline: Deadline; zero: boolean } | Errno {
+  if (!tsp) return { deadline: Deadline.never(), zero: false };
+  const deadline = readTimeout(t, tsp, format);
+  if (deadline instanceof Errno) return deadline;
+  const [sec, nsec] = readPair(t, tsp, format);
+  return { deadline, zero: sec === 0 && nsec === 0 };
+}
+
 function doPpoll(t: Task, a: SyscallArgs, format: TimeFormat): SysRet {
   const tsp = a.ptr(2);
-  let deadline = Deadline.never(), zero = false;
-  if (tsp) {
-    const d = readTimeout(t, tsp, format);
-    if (d instanceof Errno) return d;
-    deadline = d;
-    const [sec, nsec] = readPair(t, tsp, format);
-    zero = sec === 0 && nsec === 0;
-  }
+  const timeout = optionalTimeout(t, tsp, format);
+  if (timeout instanceof Errno) return timeout;
+  const { deadline, zero } = timeout;
   const bad = checkSigmask(t, a.ptr(3), a.ulong(4));
   if (bad) return bad;
   return withUserSigmask(t, a.ptr(3), () =>
@@ -259,14 +266,9 @@ function doSelect(t: Task, n: number, inp: number, outp: number, exp: number, de
 }
 
 function selectWithTimeval(t: Task, n: number, inp: number, outp: number, exp: number, tvp: number): SysRet {
-  let deadline = Deadline.never(), zero = false;
-  if (tvp) {
-    const d = readTimeout(t, tvp, "timeval");
-    if (d instanceof Errno) return d;
-    deadline = d;
-    const [sec, usec] = readPair(t, tvp, "timeval");
-    zero = sec === 0 && usec === 0;
-  }
+  const timeout = optionalTimeout(t, tvp, "timeval");
+  if (timeout instanceof Errno) return timeout;
+  const { deadline, zero } = timeout;
   return andThen(doSelect(t, n, inp, outp, exp, deadline), (r) => finishTimeout(t, tvp, "timeval", deadline, zero, r));
 }
 
@@ -283,14 +285,9 @@ export const oldSelect: Handler = (t, a) => {
 
 function doPselect(t: Task, a: SyscallArgs, format: TimeFormat): SysRet {
   const tsp = a.ptr(4), sig = a.ptr(5);
-  let deadline = Deadline.never(), zero = false;
-  if (tsp) {
-    const d = readTimeout(t, tsp, format);
-    if (d instanceof Errno) return d;
-    deadline = d;
-    const [sec, nsec] = readPair(t, tsp, format);
-    zero = sec === 0 && nsec === 0;
-  }
+  const timeout = optionalTimeout(t, tsp, format);
+  if (timeout instanceof Errno) return timeout;
+  const { deadline, zero } = timeout;
   let mask = 0;
   if (sig) {
     // struct { const sigset_t *p; size_t size; } in the caller's longs.

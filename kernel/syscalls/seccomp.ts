@@ -3,7 +3,8 @@ import type { Handler, SyscallArgs } from "../abi";
 import { EACCES, EFAULT, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, errnoByCode, type Errno } from "../errno";
 import type { SysRet } from "../file";
 import {
-  BPF_MAXINSNS, bpfFilter, checkProgram, evaluate, KNOWN_ACTIONS, MAX_INSNS_PER_PATH, seccompData, SECCOMP_RET_ACTION_FULL,
+  BPF_MAXINSNS, bpfFilter, checkProgram, evaluate, KNOWN_ACTIONS, MAX_INSNS_PER_PATH, seccompData, SECCOMP_MODE_FILTER,
+  SECCOMP_MODE_STRICT, SECCOMP_RET_ACTION_FULL,
   SECCOMP_RET_ALLOW, SECCOMP_RET_DATA, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_THREAD, SECCOMP_RET_LOG, SECCOMP_RET_TRACE,
   SECCOMP_RET_TRAP, SECCOMP_RET_USER_NOTIF, type BpfInsn, type SeccompFilter,
 } from "../seccomp";
@@ -18,11 +19,8 @@ const SECCOMP_FILTER_FLAG_TSYNC = 1, SECCOMP_FILTER_FLAG_LOG = 2, SECCOMP_FILTER
 /** The flags syscage honours: a user-notification listener (NEW_LISTENER) is not offered. */
 const FLAGS_KNOWN = SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW |
   SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
-/** prctl(PR_SET_SECCOMP) modes. */
-export const SECCOMP_MODE_STRICT = 1, SECCOMP_MODE_FILTER = 2;
-
 /** Strict mode's whole repertoire (mode1_syscalls); anything else is SIGKILL. */
-export const STRICT_ALLOWED = new Set(["read", "write", "exit", "rt_sigreturn", "sigreturn"]);
+const STRICT_ALLOWED = new Set(["read", "write", "exit", "rt_sigreturn", "sigreturn"]);
 
 function setStrict(t: Task): number | Errno {
   if (t.seccomp?.mode === SECCOMP_MODE_FILTER) return EINVAL;
@@ -52,7 +50,7 @@ function setFilter(t: Task, flags: number, uprog: number): number | Errno {
 }
 
 /** Add `filter` on top of each task's own; every task gets a state of its own (they are shared until now). */
-export function attach(t: Task, filter: SeccompFilter, tasks: Task[]): number | Errno {
+function attach(t: Task, filter: SeccompFilter, tasks: Task[]): number | Errno {
   const total = (t.seccomp?.filters ?? []).reduce((n, f) => n + f.size + 4, 0) + filter.size;
   if (total > MAX_INSNS_PER_PATH) return ENOMEM;
   for (const task of tasks) {

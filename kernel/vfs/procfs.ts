@@ -7,7 +7,7 @@
  */
 import { EACCES, ENOENT, Errno } from "../errno";
 import { FileDescription, S_IFIFO, S_IFSOCK } from "../file";
-import type { Task } from "../task";
+import { comm, type Task } from "../task";
 import { fdPath } from "./ops";
 import { VfsFile, RegularFile, DirFile } from "./file";
 import { Dentry, Filesystem, Inode, PROC_SUPER_MAGIC, type OpenResult, type StatFs, type VfsPath } from "./inode";
@@ -234,11 +234,6 @@ class DescriptionInode extends Inode {
   }
 }
 
-function comm(t: Task): string {
-  if (t.proc.comm !== undefined) return t.proc.comm;
-  const exe = text(t.proc.exePath);
-  return exe.slice(exe.lastIndexOf("/") + 1).slice(0, 15);
-}
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, "0");
 
