@@ -26,6 +26,18 @@ function fileOf(t: Task, fd: number): FileDescription | Errno {
   return t.fds.get(fd) ?? EBADF;
 }
 
+/** The open file at `fd` if it was opened for reading (vfs_read's FMODE_READ check): EBADF otherwise. */
+function readableFile(t: Task, fd: number): FileDescription | Errno {
+  const f = fileOf(t, fd);
+  return f instanceof Errno || f.readable ? f : EBADF;
+}
+
+/** The open file at `fd` if it was opened for writing (vfs_write's FMODE_WRITE check): EBADF otherwise. */
+function writableFile(t: Task, fd: number): FileDescription | Errno {
+  const f = fileOf(t, fd);
+  return f instanceof Errno || f.writable ? f : EBADF;
+}
+
 /** Deliver bytes a read produced to guest memory, or EFAULT (the bytes are lost, as in Linux). */
 function deliver(t: Task, buf: number, r: ReadResult): SysRet {
   if (r instanceof Block) return new Block(r.wait, () => deliver(t, buf, r.retry()));
@@ -36,9 +48,8 @@ function deliver(t: Task, buf: number, r: ReadResult): SysRet {
 
 /** Implements read(2). */
 export const read: Handler = (t, a) => {
-  const f = fileOf(t, a.int(0));
+  const f = readableFile(t, a.int(0));
   if (f instanceof Errno) return f;
-  if (!f.readable) return EBADF;
   const count = Math.min(a.ulong(2), MAX_RW_COUNT);
   if (count === 0) return 0;
   return deliver(t, a.ptr(1), f.read(t, count));
@@ -46,9 +57,8 @@ export const read: Handler = (t, a) => {
 
 /** Implements write(2). */
 export const write: Handler = (t, a) => {
-  const f = fileOf(t, a.int(0));
+  const f = writableFile(t, a.int(0));
   if (f instanceof Errno) return f;
-  if (!f.writable) return EBADF;
   const count = Math.min(a.ulong(2), MAX_RW_COUNT);
   if (count === 0) return 0;
   return f.write(t, t.mm.read(a.ptr(1), count));
@@ -85,9 +95,8 @@ function scatterInto(t: Task, iov: Array<[number, number]>, data: Uint8Array): n
 
 /** Implements readv(2): one read, scattered over the vectors. */
 export const readv: Handler = (t, a) => {
-  const f = fileOf(t, a.int(0));
+  const f = readableFile(t, a.int(0));
   if (f instanceof Errno) return f;
-  if (!f.readable) return EBADF;
   const iov = iovecs(t, a, 1, 2);
   if (iov instanceof Errno) return iov;
   const total = Math.min(iov.reduce((s, [, l]) => s + l, 0), MAX_RW_COUNT);
@@ -101,9 +110,8 @@ export const readv: Handler = (t, a) => {
 
 /** Implements writev(2): the vectors gathered into one write. */
 export const writev: Handler = (t, a) => {
-  const f = fileOf(t, a.int(0));
+  const f = writableFile(t, a.int(0));
   if (f instanceof Errno) return f;
-  if (!f.writable) return EBADF;
   const iov = iovecs(t, a, 1, 2);
   if (iov instanceof Errno) return iov;
   const parts: Uint8Array[] = [];
@@ -126,9 +134,8 @@ export const writev: Handler = (t, a) => {
 
 /** Implements pread64(2); i386 passes the offset as a register pair. */
 export const pread64: Handler = (t, a) => {
-  const f = fileOf(t, a.int(0));
+  const f = readableFile(t, a.int(0));
   if (f instanceof Errno) return f;
-  if (!f.readable) return EBADF;
   const off = a.pair64(3);
   if (off < 0n) return EINVAL;
   const count = Math.min(a.ulong(2), MAX_RW_COUNT);
@@ -137,9 +144,8 @@ export const pread64: Handler = (t, a) => {
 
 /** Implements pwrite64(2). */
 export const pwrite64: Handler = (t, a) => {
-  const f = fileOf(t, a.int(0));
+  const f = writableFile(t, a.int(0));
   if (f instanceof Errno) return f;
-  if (!f.writable) return EBADF;
   const off = a.pair64(3);
   if (off < 0n) return EINVAL;
   const count = Math.min(a.ulong(2), MAX_RW_COUNT);
@@ -152,9 +158,8 @@ function vecOffset(a: SyscallArgs, i: number): number {
 }
 
 function doPreadv(t: Task, a: SyscallArgs, offset: number): SysRet {
-  const f = fileOf(t, a.int(0));
+  const f = readableFile(t, a.int(0));
   if (f instanceof Errno) return f;
-  if (!f.readable) return EBADF;
   const iov = iovecs(t, a, 1, 2);
   if (iov instanceof Errno) return iov;
   const total = Math.min(iov.reduce((s, [, l]) => s + l, 0), MAX_RW_COUNT);
@@ -165,9 +170,8 @@ function doPreadv(t: Task, a: SyscallArgs, offset: number): SysRet {
 }
 
 function doPwritev(t: Task, a: SyscallArgs, offset: number): SysRet {
-  const f = fileOf(t, a.int(0));
+  const f = writableFile(t, a.int(0));
   if (f instanceof Errno) return f;
-  if (!f.writable) return EBADF;
   if (offset === -1) return writev(t, a);
   if (offset < 0) return EINVAL;
   const iov = iovecs(t, a, 1, 2);
