@@ -12,7 +12,7 @@ import {
   CLD_CONTINUED, CLD_STOPPED, type PendingSignal,
 } from "./signal";
 import { WaitQueue } from "./waitqueue";
-import { writeBack } from "./writeback";
+import { leaveAddressSpace } from "./writeback";
 import type { AddressSpace } from "./memory";
 import { ProcessTable, ThreadGroup } from "./process";
 import type { Machine, Scheduler } from "./sched";
@@ -96,7 +96,7 @@ export class Kernel {
 
   /** execve past the point of no return: what of the process does not survive (fs/exec.c begin_new_exec). */
   execCommit(t: Task): void {
-    writeBack(t, 0, t.mm.layout.windowSize);
+    leaveAddressSpace(t);
     for (const th of t.group.threads) if (th !== t) this.sched.killThread(th, { code: 0 });
     t.fds.closeOnExec();
     t.sighand = t.sighand.clone();
@@ -125,7 +125,7 @@ export class Kernel {
     this.onExit?.(g, status);
     g.exit = status;
     if (g.realTimer) clearTimeout(g.realTimer.timer);
-    writeBack(last, 0, last.mm.layout.windowSize);
+    leaveAddressSpace(last);
     g.vforkDone?.wake();
     // Closing the descriptors is what gives pipe readers their EOF and peers their hang-up.
     last.fds.closeAll();

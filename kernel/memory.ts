@@ -61,6 +61,8 @@ export class AddressSpace {
   private readonly textDecoder = new TextDecoder();
   brkStart = 0;
   brkEnd = 0;
+  /** Processes using this address space: a vfork child shares its parent's. */
+  users = 1;
 
   constructor(private readonly backend: MemoryBackend, readonly layout: AddressLayout) {
     this.chunkSize = 2 ** layout.chunkShift;

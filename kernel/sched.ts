@@ -203,8 +203,9 @@ export class Scheduler {
     this.machine.threadExited(t);
     if (g.threads.size === 0) {
       const status = g.exiting ?? t.exit ?? { code: 0 };
-      this.machine.groupExited(g);
+      // The kernel's part first: shared file pages go back to their files from the CPU's memory.
       this.onGroupExit(g, status, t);
+      this.machine.groupExited(g);
     }
   }
 }

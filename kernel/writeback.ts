@@ -1,5 +1,6 @@
 /** MAP_SHARED file mappings going back to their files (msync, munmap, exit, execve). */
-import type { FileDescription } from "./file";
+import { refFile, unrefFile, type FileDescription } from "./file";
+import type { AddressSpace } from "./memory";
 import type { Task } from "./task";
 
 /**
@@ -19,3 +20,19 @@ export function writeBack(t: Task, addr: number, len: number): void {
   }
 }
 
+
+/** The files behind an address space's MAP_SHARED mappings, each once. */
+function backingFiles(mm: AddressSpace): Set<FileDescription> {
+  return new Set(mm.mappings().flatMap((v) => (v.backing ? [v.backing.file as FileDescription] : [])));
+}
+
+/** fork: the child's copy of the mappings holds their files too. */
+export function holdMappedFiles(mm: AddressSpace): void {
+  for (const f of backingFiles(mm)) refFile(f);
+}
+
+/** A process leaves its address space (exit, execve): pages go back, and the last user lets go of the files. */
+export function leaveAddressSpace(t: Task): void {
+  writeBack(t, 0, t.mm.layout.windowSize);
+  if (--t.mm.users === 0) for (const f of backingFiles(t.mm)) unrefFile(f);
+}

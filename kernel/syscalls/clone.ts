@@ -5,6 +5,7 @@ import { Block, type SysRet } from "../file";
 import { ThreadGroup } from "../process";
 import { Task } from "../task";
 import { WaitQueue } from "../waitqueue";
+import { holdMappedFiles } from "../writeback";
 
 /** Clone flags, include/uapi/linux/sched.h. */
 const CSIGNAL = 0xff, CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800,
@@ -51,8 +52,13 @@ function doClone(t: Task, req: CloneRequest): SysRet {
     const proc = { ...t.proc, vfs: flags & CLONE_FS ? t.proc.vfs : t.proc.vfs?.fork() };
     child = new Task(tid, tid, parentGroup?.pid ?? 0, forked?.mm ?? t.mm, fds, forked?.arch ?? t.arch, proc);
     kernel.adopt(child, g);
-    if (forked) forked.attach(g);
-    else kernel.machine.shareCpu(g, t.group);
+    if (forked) {
+      forked.attach(g);
+      holdMappedFiles(forked.mm);
+    } else {
+      kernel.machine.shareCpu(g, t.group);
+      t.mm.users++;
+    }
   }
   child.kernel = kernel;
   child.sigmask = t.sigmask;
