@@ -13,6 +13,7 @@ import {
 } from "./signal";
 import { WaitQueue } from "./waitqueue";
 import { leaveAddressSpace } from "./writeback";
+import { afterExec } from "./capability";
 import type { AddressSpace } from "./memory";
 import { ProcessTable, ThreadGroup } from "./process";
 import type { Machine, Scheduler } from "./sched";
@@ -97,6 +98,7 @@ export class Kernel {
   /** execve past the point of no return: what of the process does not survive (fs/exec.c begin_new_exec). */
   execCommit(t: Task): void {
     leaveAddressSpace(t);
+    t.proc.caps = afterExec(t.proc);
     for (const th of t.group.threads) if (th !== t) this.sched.killThread(th, { code: 0 });
     t.fds.closeOnExec();
     t.sighand = t.sighand.clone();

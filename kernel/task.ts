@@ -18,6 +18,8 @@ export interface ProcessInfo {
   uid: number; gid: number; euid: number; egid: number;
   /** Saved set-user and set-group ids (setresuid), and supplementary groups. */
   suid?: number; sgid?: number; groups?: number[];
+  /** Capability sets once capset or a uid change has set them (kernel/capability.ts); replaced, never mutated, since fork copies this object shallowly. */
+  caps?: import("./capability").CapSets;
   /** The task name prctl(PR_SET_NAME) gives (/proc/self/comm); the executable's name when unset. */
   comm?: string;
   hostname: string;

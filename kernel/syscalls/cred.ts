@@ -4,7 +4,8 @@
  * CAP_SETGID); nothing here reaches the host.
  */
 import type { Handler } from "../abi";
-import { EINVAL, EPERM } from "../errno";
+import { afterSetuid, CAP_LAST_CAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_VALID_MASK, capable, caps } from "../capability";
+import { EFAULT, EINVAL, EPERM, ESRCH, type Errno } from "../errno";
 import type { SysRet } from "../file";
 import { comm, TASK_COMM_LEN, type Task } from "../task";
 import { bytes } from "../vfs/types";
@@ -14,24 +15,27 @@ import { prctlSetSeccomp } from "./seccomp";
 const NGROUPS_MAX = 65536;
 const KEEP = 0xffffffff;
 
-const privileged = (t: Task): boolean => t.proc.euid === 0;
+const canSetuid = (t: Task): boolean => capable(t.proc, CAP_SETUID);
+const canSetgid = (t: Task): boolean => capable(t.proc, CAP_SETGID);
 const suid = (t: Task): number => t.proc.suid ?? t.proc.uid;
 const sgid = (t: Task): number => t.proc.sgid ?? t.proc.gid;
 
 /** setresuid semantics, the general case (kernel/sys.c __sys_setresuid). */
 function setresuidImpl(t: Task, r: number, e: number, s: number): SysRet {
   const p = t.proc;
-  const allowed = (v: number) => v === KEEP || privileged(t) || v === p.uid || v === p.euid || v === suid(t);
+  const allowed = (v: number) => v === KEEP || canSetuid(t) || v === p.uid || v === p.euid || v === suid(t);
   if (![r, e, s].every(allowed)) return EPERM;
+  const old = { uid: p.uid, euid: p.euid, suid: suid(t) };
   if (r !== KEEP) p.uid = r;
   if (e !== KEEP) p.euid = e;
   if (s !== KEEP) p.suid = s;
+  p.caps = afterSetuid(p, old, prctlState(t).keepcaps === 1);
   return 0;
 }
 
 function setresgidImpl(t: Task, r: number, e: number, s: number): SysRet {
   const p = t.proc;
-  const allowed = (v: number) => v === KEEP || privileged(t) || v === p.gid || v === p.egid || v === sgid(t);
+  const allowed = (v: number) => v === KEEP || canSetgid(t) || v === p.gid || v === p.egid || v === sgid(t);
   if (![r, e, s].every(allowed)) return EPERM;
   if (r !== KEEP) p.gid = r;
   if (e !== KEEP) p.egid = e;
@@ -43,28 +47,28 @@ function setresgidImpl(t: Task, r: number, e: number, s: number): SysRet {
 export const setuid: Handler = (t, a) => {
   const uid = a.uint(0);
   if (uid === KEEP) return EINVAL;
-  if (privileged(t)) return setresuidImpl(t, uid, uid, uid);
+  if (canSetuid(t)) return setresuidImpl(t, uid, uid, uid);
   return uid === t.proc.uid || uid === suid(t) ? setresuidImpl(t, KEEP, uid, KEEP) : EPERM;
 };
 /** Implements setgid(2). */
 export const setgid: Handler = (t, a) => {
   const gid = a.uint(0);
   if (gid === KEEP) return EINVAL;
-  if (privileged(t)) return setresgidImpl(t, gid, gid, gid);
+  if (canSetgid(t)) return setresgidImpl(t, gid, gid, gid);
   return gid === t.proc.gid || gid === sgid(t) ? setresgidImpl(t, KEEP, gid, KEEP) : EPERM;
 };
 /** Implements setreuid(2): a new real id (or an effective id other than the real one) also sets the saved id. */
 export const setreuid: Handler = (t, a) => {
   const r = a.uint(0), e = a.uint(1);
   const s = r !== KEEP || (e !== KEEP && e !== t.proc.uid) ? (e !== KEEP ? e : t.proc.euid) : KEEP;
-  if (!privileged(t) && r !== KEEP && r !== t.proc.uid && r !== t.proc.euid) return EPERM;
+  if (!canSetuid(t) && r !== KEEP && r !== t.proc.uid && r !== t.proc.euid) return EPERM;
   return setresuidImpl(t, r, e, s);
 };
 /** Implements setregid(2). */
 export const setregid: Handler = (t, a) => {
   const r = a.uint(0), e = a.uint(1);
   const s = r !== KEEP || (e !== KEEP && e !== t.proc.gid) ? (e !== KEEP ? e : t.proc.egid) : KEEP;
-  if (!privileged(t) && r !== KEEP && r !== t.proc.gid && r !== t.proc.egid) return EPERM;
+  if (!canSetgid(t) && r !== KEEP && r !== t.proc.gid && r !== t.proc.egid) return EPERM;
   return setresgidImpl(t, r, e, s);
 };
 export const setresuid: Handler = (t, a) => setresuidImpl(t, a.uint(0), a.uint(1), a.uint(2));
@@ -93,7 +97,7 @@ export const getgroups: Handler = (t, a) => {
 export const setgroups: Handler = (t, a) => {
   const size = a.int(0);
   if (size < 0 || size > NGROUPS_MAX) return EINVAL;
-  if (!privileged(t)) return EPERM;
+  if (!canSetgid(t)) return EPERM;
   const groups: number[] = [];
   for (let i = 0; i < size; i++) groups.push(t.mm.u32(a.ptr(1) + 4 * i));
   t.proc.groups = groups;
@@ -109,17 +113,18 @@ export const getgroups32 = getgroups, setgroups32 = setgroups;
 const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_GET_KEEPCAPS = 7,
   PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_SECCOMP = 21, PR_SET_SECCOMP = 22, PR_CAPBSET_READ = 23,
   PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39;
-/** CAP_LAST_CAP in 6.1. */
-const CAP_LAST_CAP = 40;
-
 /** Per-process prctl state kept by syscage. */
 const attrs = new WeakMap<object, { pdeathsig: number; dumpable: number; keepcaps: number; subreaper: number }>();
+function prctlState(t: Task): { pdeathsig: number; dumpable: number; keepcaps: number; subreaper: number } {
+  let s = attrs.get(t.group);
+  if (!s) attrs.set(t.group, (s = { pdeathsig: 0, dumpable: 1, keepcaps: 0, subreaper: 0 }));
+  return s;
+}
 
 /** Implements prctl(2) for the options programs commonly use; others are EINVAL as on a kernel without them. */
 export const prctl: Handler = (t, a) => {
   const opt = a.int(0), arg = a.ulong(1);
-  let s = attrs.get(t.group);
-  if (!s) attrs.set(t.group, (s = { pdeathsig: 0, dumpable: 1, keepcaps: 0, subreaper: 0 }));
+  const s = prctlState(t);
   switch (opt) {
     case PR_SET_NAME: {
       const name = t.mm.cstring(a.ptr(1), TASK_COMM_LEN);
@@ -150,3 +155,61 @@ export const prctl: Handler = (t, a) => {
   }
 };
 
+
+/** capget/capset header versions, include/uapi/linux/capability.h: v1 carries one 32-bit word per set, v2 and v3 two. */
+const CAP_V1 = 0x19980330, CAP_V2 = 0x20071026, CAP_V3 = 0x20080522;
+
+/**
+ * The number of 32-bit words per set the header's version asks for, or EINVAL after
+ * writing the preferred version back (kernel/capability.c cap_validate_magic).
+ */
+function capWords(t: Task, header: number): number | Errno {
+  const version = t.mm.u32(header);
+  if (version === CAP_V1) return 1;
+  if (version === CAP_V2 || version === CAP_V3) return 2;
+  t.mm.setU32(header, CAP_V3);
+  return EINVAL;
+}
+
+/** Implements capget(2). A NULL data pointer only probes the version. */
+export const capget: Handler = (t, a) => {
+  const header = a.ptr(0), data = a.ptr(1);
+  const words = capWords(t, header);
+  if (data === 0) return 0;
+  if (typeof words !== "number") return words;
+  const pid = t.mm.i32(header + 4);
+  if (pid < 0) return EINVAL;
+  const target = pid === 0 ? t : t.kernel.processes.tasks.get(pid);
+  if (!target) return ESRCH;
+  const c = caps(target.proc);
+  for (let i = 0; i < words; i++) {
+    const word = (set: bigint) => Number((set >> BigInt(32 * i)) & 0xffffffffn);
+    t.mm.setU32(data + 12 * i, word(c.effective));
+    t.mm.setU32(data + 12 * i + 4, word(c.permitted));
+    t.mm.setU32(data + 12 * i + 8, word(c.inheritable));
+  }
+  return 0;
+};
+
+/** Implements capset(2): only the caller's own sets, never widened (commoncap.c cap_capset). */
+export const capset: Handler = (t, a) => {
+  const header = a.ptr(0), data = a.ptr(1);
+  const words = capWords(t, header);
+  if (typeof words !== "number") return words;
+  const pid = t.mm.i32(header + 4);
+  if (pid !== 0 && pid !== t.pid) return EPERM;
+  if (data === 0) return EFAULT;
+  const set = (field: number): bigint => {
+    let v = 0n;
+    for (let i = 0; i < words; i++) v |= BigInt(t.mm.u32(data + 12 * i + 4 * field)) << BigInt(32 * i);
+    return v & CAP_VALID_MASK;
+  };
+  const effective = set(0), permitted = set(1), inheritable = set(2);
+  const old = caps(t.proc);
+  const within = (s: bigint, of: bigint) => (s & ~of) === 0n;
+  if (!capable(t.proc, CAP_SETPCAP) && !within(inheritable, old.inheritable | old.permitted)) return EPERM;
+  if (!within(inheritable, old.inheritable | CAP_VALID_MASK)) return EPERM;
+  if (!within(permitted, old.permitted) || !within(effective, permitted)) return EPERM;
+  t.proc.caps = { effective, permitted, inheritable };
+  return 0;
+};

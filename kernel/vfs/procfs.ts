@@ -5,6 +5,7 @@
  * fd/N) jump to paths the kernel holds, inside the guest's tree, so they show
  * the guest only what it can already reach.
  */
+import { CAP_VALID_MASK, capHex, caps } from "../capability";
 import { EACCES, ENOENT, Errno } from "../errno";
 import { FileDescription, S_IFIFO, S_IFSOCK } from "../file";
 import { comm, type Task } from "../task";
@@ -264,7 +265,7 @@ function sigSets(t: Task): { ign: bigint; cgt: bigint } {
 
 function status(t: Task): string {
   const p = t.proc;
-  const caps = p.euid === 0 ? "000001ffffffffff" : "0000000000000000";
+  const c = caps(p);
   const { ign, cgt } = sigSets(t);
   const group = t.group;
   const vm = vmKb(t);
@@ -277,7 +278,8 @@ function status(t: Task): string {
     ["VmPeak", `${vm} kB`], ["VmSize", `${vm} kB`], ["VmRSS", `${vm} kB`],
     ["Threads", group?.threads?.size ?? 1], ["SigQ", "0/63474"], ["SigPnd", sigHex(0n)], ["ShdPnd", sigHex(0n)],
     ["SigBlk", sigHex(t.sigmask)], ["SigIgn", sigHex(ign)], ["SigCgt", sigHex(cgt)],
-    ["CapInh", "0000000000000000"], ["CapPrm", caps], ["CapEff", caps], ["CapBnd", "000001ffffffffff"],
+    ["CapInh", capHex(c.inheritable)], ["CapPrm", capHex(c.permitted)], ["CapEff", capHex(c.effective)],
+    ["CapBnd", capHex(CAP_VALID_MASK)],
     ["CapAmb", "0000000000000000"], ["NoNewPrivs", t.noNewPrivs ? 1 : 0], ["Seccomp", t.seccomp?.mode ?? 0],
     ["Seccomp_filters", t.seccomp?.filters.length ?? 0],
     ["Cpus_allowed", "1"], ["Cpus_allowed_list", "0"], ["Mems_allowed", "1"], ["Mems_allowed_list", "0"],
