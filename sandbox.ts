@@ -114,10 +114,19 @@ export class Sandbox {
   /** Run `file` with `args` (argv[1..]); argv[0] is the path as given. */
   async run(file: string, args: string[] = []): Promise<RunResult> {
     let data: Buffer;
+    let fd: number | undefined;
     try {
-      data = fs.readFileSync(file);
+      // Opened without blocking and checked before reading: a FIFO would wait for a writer for ever.
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      // As execve: anything but a regular file is EACCES (fs/namei.c may_open, fs/exec.c do_open_execat).
+      if (!fs.fstatSync(fd).isFile()) throw new LoadError(`${file}: not a regular file (EACCES: Permission denied)`);
+      data = fs.readFileSync(fd);
     } catch (e) {
-      throw new LoadError(`${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot read it"}`);
+      if (e instanceof LoadError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new LoadError(`${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "not a regular file (EACCES: Permission denied)" : "cannot read it"}`);
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
     let img;
     try {
@@ -127,10 +136,10 @@ export class Sandbox {
       throw e;
     }
     const arch = arches[img.arch];
-    return this.exec(arch, img, file, [file, ...args]);
+    return this.exec(arch, img, data, file, [file, ...args]);
   }
 
-  private async exec(arch: ArchImpl, img: ReturnType<typeof parseElf>, file: string, argv: string[]): Promise<RunResult> {
+  private async exec(arch: ArchImpl, img: ReturnType<typeof parseElf>, data: Uint8Array, file: string, argv: string[]): Promise<RunResult> {
     const o = this.options;
     const profile = o.seccomp && compileSeccompProfile(o.seccomp);
     // The first host terminal among the guest's stdio becomes the first session's controlling terminal.
@@ -165,7 +174,8 @@ export class Sandbox {
       const pid = kernel.processes.allocPidFrom(FIRST_PID);
       const task = new Task(pid, pid, INIT_PID, mm, fds, arch.ops(cpu, mm), {
         uid, gid, euid: uid, egid: gid, hostname: o.hostname ?? "syscage",
-        exePath: path.resolve(file), rlimits: defaultRlimits(),
+        // /proc/self/exe names the file itself, symlinks resolved, as d_path does.
+        exePath: fs.realpathSync(file), exe: data, rlimits: defaultRlimits(),
         random: (b) => randomFillSync(b), warn, vfs, ctty: terminal,
       });
       const group = new ThreadGroup(pid, undefined, pid, pid);

@@ -25,6 +25,11 @@ export interface ProcessInfo {
   hostname: string;
   /** The guest's view of its executable (readlink /proc/self/exe, AT_EXECFN). */
   exePath: string;
+  /**
+   * What /proc/self/exe reaches: the file execve found, or the image itself when the
+   * program came from outside the guest's tree; found again by exePath when unset.
+   */
+  exe?: import("./vfs/inode").VfsPath | Uint8Array;
   /** RLIMIT_* soft and hard limits by resource number, as bigint (RLIM_INFINITY = 2^64-1). */
   rlimits: Map<number, [bigint, bigint]>;
   /** Seed-able source of random bytes (getrandom, AT_RANDOM). */

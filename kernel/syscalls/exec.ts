@@ -10,6 +10,8 @@ import { openPath, lookupAt } from "../vfs/ops";
 import { credOf, pathOf, permission } from "../vfs/namei";
 import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, MAY_EXEC, O_RDONLY, S_IFMT, S_IFREG } from "../vfs/types";
 import type { Task } from "../task";
+import type { VfsPath } from "../vfs/inode";
+import { ExeImage } from "../vfs/synth";
 
 /** MAX_ARG_STRLEN (32 pages) and the total Linux allows by default (a quarter of an 8 MiB stack). */
 const MAX_ARG_STRLEN = 32 * 4096, MAX_ARGS_TOTAL = 2 * 1024 * 1024;
@@ -36,7 +38,7 @@ function readStrings(t: Task, p: number): string[] | Errno {
 }
 
 /** The whole file behind `path` if the caller may execute it. */
-function readExecutable(t: Task, dirfd: number, path: string, flags: number): { data: Uint8Array; abs: string } | Errno {
+function readExecutable(t: Task, dirfd: number, path: string, flags: number): { data: Uint8Array; abs: string; exe: VfsPath | Uint8Array } | Errno {
   const p = lookupAt(t, dirfd, path, flags);
   if (p instanceof Errno) return p;
   if (!("d" in p)) return EACCES;
@@ -44,6 +46,8 @@ function readExecutable(t: Task, dirfd: number, path: string, flags: number): { 
   if ((inode.mode & S_IFMT) !== S_IFREG) return EACCES;
   const denied = permission(credOf(t), inode, MAY_EXEC);
   if (denied) return denied;
+  // /proc/self/exe of a program from outside the tree: the same image under the same name.
+  if (inode instanceof ExeImage) return { data: inode.image, abs: inode.exePath, exe: inode.image };
   const f = openPath(t, p, O_RDONLY);
   if (f instanceof Errno) return f;
   if (f instanceof Block) return EACCES;
@@ -57,7 +61,7 @@ function readExecutable(t: Task, dirfd: number, path: string, flags: number): { 
       chunks.push(r);
       off += r.length;
     }
-    return { data: Buffer.concat(chunks), abs: pathOf(t, p) ?? path };
+    return { data: Buffer.concat(chunks), abs: pathOf(t, p) ?? path, exe: p };
   } finally {
     f.release();
   }
@@ -88,7 +92,9 @@ function doExec(t: Task, dirfd: number, pathPtr: number, argvPtr: number, envpPt
       continue;
     }
     if (argv.length === 0) argv = [""]; // Linux 5.18+: an empty argv gets an empty argv[0]
-    return t.kernel.machine.execImage(t, data, argv, envp, execfn, file.abs);
+    const r = t.kernel.machine.execImage(t, data, argv, envp, execfn, file.abs);
+    if (r === 0) t.proc.exe = file.exe;
+    return r;
   }
 }
 

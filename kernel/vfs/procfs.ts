@@ -13,7 +13,7 @@ import { fdPath } from "./ops";
 import { VfsFile, RegularFile, DirFile } from "./file";
 import { Dentry, Filesystem, Inode, PROC_SUPER_MAGIC, type OpenResult, type StatFs, type VfsPath } from "./inode";
 import { fsOf, pathOf, resolve } from "./namei";
-import { ReadOnlySynthFile, SynthDir, SynthFile, SynthLink, type Maker, type Render, type Store } from "./synth";
+import { ExeImage, ReadOnlySynthFile, SynthDir, SynthFile, SynthLink, type Maker, type Render, type Store } from "./synth";
 import { sysctls, type Sysctl } from "./sysctl";
 import { openFlagsToGuest, text, major, minor } from "./types";
 
@@ -77,6 +77,17 @@ export class ProcFs extends Filesystem {
     return m;
   }
 
+  /** /proc/PID/exe: the file the process runs, or its image when that came from outside the guest's tree. */
+  private exeJump(reader: Task, task: Task, key: string, link: VfsPath): VfsPath | Errno {
+    const exe = task.proc.exe;
+    if (exe instanceof Uint8Array) {
+      return { mnt: link.mnt, d: new Dentry(link.d.name, link.d.parent, new ExeImage(this, this.ino(key + ":image"), task.proc.exePath, exe)) };
+    }
+    if (exe) return exe;
+    const p = resolve(reader, fsOf(reader).root, text(task.proc.exePath), true);
+    return p instanceof Errno ? ENOENT : p;
+  }
+
   // --- /proc/sys ---------------------------------------------------------------
 
   private sysDir(prefix: string): Maker {
@@ -126,7 +137,7 @@ export class ProcFs extends Filesystem {
     const k = (name: string) => `${key}/${name}`;
     const file = (name: string, mode: number, render: (p: Task, reader: Task) => string | Uint8Array | Errno) =>
       m.set(name, this.file(k(name), mode, (reader) => render(task, reader), undefined, uid, gid));
-    m.set("exe", this.link(k("exe"), () => text(task.proc.exePath), (reader) => exeJump(reader, task), uid, gid));
+    m.set("exe", this.link(k("exe"), () => text(task.proc.exePath), (reader, link) => this.exeJump(reader, task, k("exe"), link), uid, gid));
     m.set("cwd", this.link(k("cwd"), (reader) => shownPath(reader, fsOf(task).cwd), () => fsOf(task).cwd, uid, gid));
     m.set("root", this.link(k("root"), (reader) => shownPath(reader, fsOf(task).root), () => fsOf(task).root, uid, gid));
     m.set("fd", this.dir(k("fd"), 0o500, () => this.fdEntries(k("fd"), task, uid, gid), uid, gid));
@@ -190,11 +201,6 @@ function shownPath(reader: Task, p: VfsPath): string {
   return pathOf(reader, p) ?? "/";
 }
 
-/** /proc/PID/exe: the executable, found again in the guest's tree by its path. */
-function exeJump(reader: Task, task: Task): VfsPath | Errno {
-  const p = resolve(reader, fsOf(reader).root, text(task.proc.exePath), true);
-  return p instanceof Errno ? ENOENT : p;
-}
 
 function fdLinkText(reader: Task, f: FileDescription): string {
   if (f instanceof VfsFile) return fdPath(reader, f);

@@ -74,6 +74,18 @@ export class SynthFile extends SynthInode {
 }
 
 /**
+ * A running program's image that is not in the guest's tree (the first program,
+ * loaded from the host): what /proc/PID/exe opens and executes, as Linux's magic
+ * link reaches the running file whether or not its path is visible.
+ */
+export class ExeImage extends SynthFile {
+  constructor(fs: Filesystem, ino: number, readonly exePath: string, readonly image: Uint8Array) {
+    super(fs, ino, 0o755, () => image);
+  }
+  override stat(): StatInfo { return { ...super.stat(), size: this.image.length }; }
+}
+
+/**
  * A synthetic file behind a read-only bind mount: the writes a container
  * refuses (/proc/sys entries the guest may not set) are EROFS; reads work.
  */

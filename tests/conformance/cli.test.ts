@@ -83,6 +83,16 @@ describe("binaries syscage cannot run: one line, status 126", () => {
     expect(r.stderr).toMatch(/^syscage: .*dynamically linked \(interpreter \/lib64\/ld-linux-x86-64\.so\.2\): dynamic binaries are not supported yet\n$/);
   });
 
+  test.each([
+    ["a FIFO", () => { const p = path.join(scratch, "fifo"); spawnSync("mkfifo", [p]); return p; }],
+    ["a directory", () => scratch],
+    ["a device", () => "/dev/null"],
+  ])("%s: EACCES at once, as execve gives", (_name, make) => {
+    const p = make();
+    const r = spawnSync(process.execPath, [CLI, "run", p], { encoding: "utf8", cwd: ROOT, timeout: 20000 });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 126, stderr: `syscage: ${p}: not a regular file (EACCES: Permission denied)\n` });
+  });
+
   test("a missing file", () => {
     const r = run(["run", path.join(scratch, "nope")]);
     expect(r).toEqual({ status: 126, stdout: "", stderr: `syscage: ${path.join(scratch, "nope")}: no such file\n` });

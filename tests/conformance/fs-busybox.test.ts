@@ -143,3 +143,22 @@ describe("busybox: tar c | tar t", () => {
     expect(fs.readFileSync(path.join(b, "tree/sub/c.txt"), "utf8")).toBe("charlie\n".repeat(100));
   });
 });
+
+describe("busybox sh runs its applets through /proc/self/exe, from outside the guest's view", () => {
+  // /bin/busybox is not mounted into the guest: only /proc/self/exe reaches it.
+  const script = [
+    "echo a | cat",
+    "env -i FOO=bar env",
+    "x=$(echo hi | tr a-z A-Z); echo $x",
+    "cd tree && pwd | sed 's|.*/||' && cd ..",
+    "cat tree/a.txt | gzip | gzip -d | wc -c",
+    "readlink /proc/self/exe",
+  ].join("\n");
+  test("pipelines, env -i, $(...), cd and gzip print what they print natively", async () => {
+    const [a, b] = pair("selfexe");
+    const n = native(a, ["sh", "-c", script]);
+    const c = await caged(b, ["busybox", "sh", "-c", script]);
+    expect({ out: c.out.toString(), status: c.status, err: c.err }).toEqual({ out: n.out.toString(), status: n.status, err: "" });
+    expect(n.out.toString()).toContain("FOO=bar\nHI\ntree\n");
+  });
+});
