@@ -30,6 +30,8 @@ export interface ProcessInfo {
    * program came from outside the guest's tree; found again by exePath when unset.
    */
   exe?: import("./vfs/inode").VfsPath | Uint8Array;
+  /** /proc/PID/oom_score_adj and the floor an unprivileged writer may not go below, inherited by fork. */
+  oomScoreAdj?: number; oomScoreAdjMin?: number;
   /** RLIMIT_* soft and hard limits by resource number, as bigint (RLIM_INFINITY = 2^64-1). */
   rlimits: Map<number, [bigint, bigint]>;
   /** Seed-able source of random bytes (getrandom, AT_RANDOM). */

@@ -21,11 +21,13 @@ import * as time from "./time";
 import * as wait from "./wait";
 import * as tls from "./tls";
 import { seccomp } from "./seccomp";
+import { refusedHandlers } from "./refused";
 
 const { oldMmap, ...memoryByName } = memory;
 const { oldSelect, ...pollByName } = poll;
 
 export const handlers: Readonly<Record<string, Handler>> = {
+  ...refusedHandlers,
   ...clone,
   ...cred,
   ...attr,

@@ -6,7 +6,8 @@
  * the guest only what it can already reach.
  */
 import { CAP_VALID_MASK, capHex, caps } from "../capability";
-import { EACCES, ENOENT, Errno } from "../errno";
+import { EACCES, EINVAL, ENOENT, Errno } from "../errno";
+import { CAP_SYS_RESOURCE, capable } from "../capability";
 import { FileDescription, S_IFIFO, S_IFSOCK } from "../file";
 import { comm, type Task } from "../task";
 import { fdPath } from "./ops";
@@ -152,7 +153,19 @@ export class ProcFs extends Filesystem {
     file("mounts", 0o444, (p, reader) => mounts(p, reader));
     file("mountinfo", 0o444, (p, reader) => mountinfo(p, reader));
     file("limits", 0o444, (p) => limits(p));
-    file("oom_score_adj", 0o644, () => "0\n");
+    // The OOM killer's bias (fs/proc/base.c oom_score_adj_write): -1000..1000, lowering it takes CAP_SYS_RESOURCE.
+    m.set("oom_score_adj", this.file(k("oom_score_adj"), 0o644, () => `${task.proc.oomScoreAdj ?? 0}\n`, (writer, v) => {
+      const n = /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
+      if (!Number.isInteger(n)) return EINVAL;
+      if (n < -1000 || n > 1000) return EINVAL;
+      // Without CAP_SYS_RESOURCE it goes no lower than a privileged writer last set (oom_score_adj_min).
+      if (capable(writer.proc, CAP_SYS_RESOURCE)) task.proc.oomScoreAdjMin = n;
+      else if (n < (task.proc.oomScoreAdjMin ?? 0)) return EACCES;
+      task.proc.oomScoreAdj = n;
+      return 0;
+    }, uid, gid));
+    // proc_oom_score: 1000 + badness scaled to memory size; a guest's few pages round to nothing but its bias.
+    file("oom_score", 0o444, (p) => `${(p.proc.oomScoreAdj ?? 0) === -1000 ? 0 : 1000 + (p.proc.oomScoreAdj ?? 0)}\n`);
     m.set("task", this.dir(k("task"), 0o555, () => new Map([[String(task.tid), this.pidDir(k(`task/${task.tid}`), pid, task)]]), uid, gid));
     return m;
   }
