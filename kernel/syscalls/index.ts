@@ -20,6 +20,7 @@ import * as stat from "./stat";
 import * as time from "./time";
 import * as wait from "./wait";
 import * as tls from "./tls";
+import * as xattr from "./xattr";
 import { seccomp } from "./seccomp";
 import { refusedHandlers } from "./refused";
 
@@ -48,6 +49,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...time,
   ...wait,
   ...tls,
+  ...xattr,
   seccomp,
 };
 

@@ -30,6 +30,9 @@
  *    syscage's own devices come from devices.ts.
  * 6. A read-only hostfs refuses every write itself (EROFS), in addition to
  *    the VFS's read-only mount check; the overlay's lower layer is one.
+ * 7. Extended attributes are neither read from nor written to the host: a
+ *    hostfs inode answers EOPNOTSUPP, as a filesystem without xattrs does
+ *    (the Inode defaults); through the overlay they live in the upper layer.
  *
  * Ownership and modes are the host's; the VFS checks them against the guest
  * identity, and the host checks them against syscage's own.

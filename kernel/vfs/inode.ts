@@ -13,7 +13,7 @@
  * getcwd and /proc/self/fd need. Identity lives in inodes, which each
  * filesystem keeps stable (tmpfs objects, host inodes by device and number).
  */
-import { EINVAL, ENOTDIR, EPERM, EXDEV, type Errno } from "../errno";
+import { EINVAL, ENOTDIR, EOPNOTSUPP, EPERM, EXDEV, type Errno } from "../errno";
 import type { Block, FileDescription, StatInfo } from "../file";
 import type { Task } from "../task";
 import type { FileData } from "./file";
@@ -113,6 +113,14 @@ export abstract class Inode {
   /** The bytes of a regular file, opened for reading (acc 0) or writing too: copy-up and internal copies use it. */
   openData?(acc: number): FileData | Errno;
   setattr(_attr: SetAttr): 0 | Errno { return EPERM; }
+
+  // --- extended attributes (the VFS has checked xattr_permission; names keep their prefix) ---
+  /** The value of attribute `name`: EOPNOTSUPP on a filesystem without xattrs (no IOP_XATTR). */
+  getxattr(_name: string): Uint8Array | Errno { return EOPNOTSUPP; }
+  /** Set attribute `name`, or remove it when `value` is undefined; `flags` are XATTR_CREATE / XATTR_REPLACE. */
+  setxattr(_name: string, _value: Uint8Array | undefined, _flags: number): 0 | Errno { return EOPNOTSUPP; }
+  /** The attribute names; trusted.* only when `trusted` (CAP_SYS_ADMIN). A filesystem without xattrs lists none. */
+  listxattr(_trusted: boolean): string[] { return []; }
 }
 
 /** How one walk reached an inode: its name and its parent directory's dentry (undefined at a mount's root). */

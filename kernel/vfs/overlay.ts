@@ -17,6 +17,7 @@ import type { StatInfo } from "../file";
 import type { Task } from "../task";
 import { Filesystem, Inode, OVERLAYFS_SUPER_MAGIC, type OpenResult, type StatFs, type VfsPath } from "./inode";
 import { TmpFs, RENAME_EXCHANGE } from "./tmpfs";
+import { SimpleXattrs, TMPFS_XATTR_PREFIXES } from "./xattr";
 import { O_ACCMODE, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, isDir, type Cred, type DirEntry, type SetAttr } from "./types";
 
 /** Inode numbers for files that exist only in the upper layer, clear of small host numbers and below 2^32 (i386 stat). */
@@ -272,6 +273,21 @@ export class OvlInode extends Inode {
     const r = this.copyUp();
     return r || this.upper!.setattr(a);
   }
+
+  /**
+   * Attributes live in the upper layer: a lower file (a host file, whose own
+   * attributes syscage does not read) has none until a set copies it up.
+   */
+  override getxattr(name: string): Uint8Array | Errno {
+    return this.upper ? this.upper.getxattr(name) : new SimpleXattrs(TMPFS_XATTR_PREFIXES).get(name);
+  }
+
+  override setxattr(name: string, value: Uint8Array | undefined, flags: number): 0 | Errno {
+    const r = this.copyUp();
+    return r || this.upper!.setxattr(name, value, flags);
+  }
+
+  override listxattr(trusted: boolean): string[] { return this.upper?.listxattr(trusted) ?? []; }
 
   override open(t: Task, flags: number, path: VfsPath): OpenResult {
     if ((flags & O_ACCMODE) !== 0 && (this.mode & S_IFMT) === S_IFREG) {

@@ -12,6 +12,7 @@ import { openDevice } from "./devices";
 import { openFifo, Fifo } from "./fifo";
 import { RegularFile, type FileData } from "./file";
 import { Filesystem, Inode, TMPFS_MAGIC, type OpenResult, type StatFs, type VfsPath } from "./inode";
+import { SimpleXattrs, TMPFS_XATTR_PREFIXES } from "./xattr";
 import { S_IFCHR, S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, dtype, isDir, type Cred, type DirEntry, type SetAttr } from "./types";
 
 const PAGE = 4096;
@@ -114,6 +115,22 @@ export abstract class TmpInode extends Inode {
   }
 
   protected resize(_size: number): 0 | Errno { return isDir(this.modeBits) ? EISDIR : EINVAL; }
+
+  /** Extended attributes, made on the first set (Linux: shmem's simple_xattrs). */
+  private xattrs: SimpleXattrs | undefined;
+
+  override getxattr(name: string): Uint8Array | Errno {
+    return (this.xattrs ?? new SimpleXattrs(TMPFS_XATTR_PREFIXES)).get(name);
+  }
+
+  /** Linux: shmem_xattr_handler_set — a change touches ctime. */
+  override setxattr(name: string, value: Uint8Array | undefined, flags: number): 0 | Errno {
+    const r = (this.xattrs ??= new SimpleXattrs(TMPFS_XATTR_PREFIXES)).set(name, value, flags);
+    if (r === 0) this.touch(false);
+    return r;
+  }
+
+  override listxattr(trusted: boolean): string[] { return this.xattrs?.list(trusted) ?? []; }
 
   /** The last name is gone: free what the inode holds. */
   dropped(): void { this.fs.freeIno(); }
