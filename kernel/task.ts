@@ -42,6 +42,12 @@ export interface ProcessInfo {
   vfs?: FsContext;
   /** The controlling terminal: the host terminal of the first session, until setsid leaves it. */
   ctty?: Terminal;
+  /** Scheduling policy, priorities, nice and I/O priority (kernel/syscalls/sched.ts); replaced, never mutated, so fork inherits it. */
+  sched?: import("./syscalls/sched").SchedState;
+  /** personality(2): inherited by fork, kept by execve. */
+  personality?: number;
+  /** The ids file access is checked with (setfsuid, setfsgid); they follow euid and egid when unset. */
+  fsuid?: number; fsgid?: number;
 }
 
 export type ExitStatus = { code: number; signal?: undefined } | { signal: number; core: boolean; code?: undefined };

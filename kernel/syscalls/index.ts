@@ -16,6 +16,7 @@ import * as path from "./path";
 import * as pipe from "./pipe";
 import * as poll from "./poll";
 import * as signal from "./signal";
+import * as sched from "./sched";
 import * as stat from "./stat";
 import * as time from "./time";
 import * as wait from "./wait";
@@ -45,6 +46,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...pipe,
   ...pollByName,
   ...signal,
+  ...sched,
   ...stat,
   ...time,
   ...wait,
