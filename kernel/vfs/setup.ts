@@ -77,11 +77,13 @@ function writeFile(dir: TmpDir, name: string, content: string, mode = 0o644): vo
 function populateEtc(root: TmpDir, o: FsOptions): void {
   const etc = root.mkdir("etc", 0o755, { uid: 0, gid: 0 }) as TmpDir;
   const uid = o.uid ?? 0, gid = o.gid ?? 0, host = o.hostname ?? "syscage";
-  const users = ["root:x:0:0:root:/root:/bin/sh"];
-  if (uid !== 0) users.push(`user:x:${uid}:${gid}:user:/tmp:/bin/sh`);
+  // Debian's base-passwd system accounts, as a container image has them (test suites look up daemon, bin, nobody).
+  const system = [[1, "daemon", "/usr/sbin"], [2, "bin", "/bin"], [3, "sys", "/dev"]] as const;
+  const users = ["root:x:0:0:root:/root:/bin/sh", ...system.map(([id, n, home]) => `${n}:x:${id}:${id}:${n}:${home}:/usr/sbin/nologin`)];
+  if (![0, 1, 2, 3, 65534].includes(uid)) users.push(`user:x:${uid}:${gid}:user:/tmp:/bin/sh`);
   users.push("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin");
-  const groups = ["root:x:0:"];
-  if (gid !== 0) groups.push(`user:x:${gid}:`);
+  const groups = ["root:x:0:", ...system.map(([id, n]) => `${n}:x:${id}:`), "adm:x:4:", "tty:x:5:", "disk:x:6:", "users:x:100:"];
+  if (![0, 1, 2, 3, 4, 5, 6, 100, 65534].includes(gid)) groups.push(`user:x:${gid}:`);
   groups.push("nogroup:x:65534:");
   writeFile(etc, "hostname", `${host}\n`);
   writeFile(etc, "passwd", users.join("\n") + "\n");

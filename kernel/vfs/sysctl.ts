@@ -68,6 +68,8 @@ registerSysctl("kernel/pid_max", () => "4194304", undefined, TUNABLE);
 registerSysctl("kernel/threads-max", () => "126397", undefined, TUNABLE);
 registerSysctl("kernel/ngroups_max", () => "65536");
 registerSysctl("kernel/cap_last_cap", () => "40");
+// No module or kernel event ever taints syscage's kernel.
+registerSysctl("kernel/tainted", () => "0", undefined, TUNABLE);
 registerSysctl("kernel/random/boot_id", () => "5ca9e6e0-5ca9-4e00-8000-000000000001");
 registerSysctl("kernel/random/uuid", (t) => {
   const b = new Uint8Array(16);
