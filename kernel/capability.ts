@@ -11,10 +11,11 @@ export const CAP_LAST_CAP = 40;
 export const CAP_VALID_MASK = (1n << BigInt(CAP_LAST_CAP + 1)) - 1n;
 export const CAP_SETGID = 6, CAP_SETUID = 7, CAP_SETPCAP = 8, CAP_SYS_RESOURCE = 24;
 
-export interface CapSets { effective: bigint; permitted: bigint; inheritable: bigint }
+/** The five sets of a process (include/linux/cred.h): bounding limits what execve may grant, ambient what it keeps. */
+export interface CapSets { effective: bigint; permitted: bigint; inheritable: bigint; bounding: bigint; ambient: bigint }
 
-const ROOT: CapSets = { effective: CAP_VALID_MASK, permitted: CAP_VALID_MASK, inheritable: 0n };
-const NONE: CapSets = { effective: 0n, permitted: 0n, inheritable: 0n };
+const ROOT: CapSets = { effective: CAP_VALID_MASK, permitted: CAP_VALID_MASK, inheritable: 0n, bounding: CAP_VALID_MASK, ambient: 0n };
+const NONE: CapSets = { ...ROOT, effective: 0n, permitted: 0n };
 
 /** The process's sets; until something changes them they follow from its euid, as after a root or non-root exec. */
 export function caps(p: ProcessInfo): CapSets {
@@ -34,21 +35,24 @@ export function afterSetuid(p: ProcessInfo, old: { uid: number; euid: number; su
   let c = caps(p);
   const suid = p.suid ?? p.uid;
   if ((old.uid === 0 || old.euid === 0 || old.suid === 0) && p.uid !== 0 && p.euid !== 0 && suid !== 0 && !keepcaps) {
-    c = { ...c, permitted: 0n, effective: 0n };
+    c = { ...c, permitted: 0n, effective: 0n, ambient: 0n };
   }
   if (old.euid === 0 && p.euid !== 0) c = { ...c, effective: 0n };
   if (old.euid !== 0 && p.euid === 0) c = { ...c, effective: c.permitted };
   return c;
 }
 
-/** The sets a new image starts with (commoncap.c cap_bprm_creds_from_file, no file capabilities, no ambient set). */
+/**
+ * The sets a new image starts with (commoncap.c cap_bprm_creds_from_file; no file
+ * capabilities): root gets its bounding and inheritable sets, others keep only the ambient set.
+ */
 export function afterExec(p: ProcessInfo): CapSets {
-  const inheritable = caps(p).inheritable;
+  const c = caps(p);
   if (p.uid === 0 || p.euid === 0) {
-    const permitted = CAP_VALID_MASK;
-    return { effective: p.euid === 0 ? permitted : 0n, permitted, inheritable };
+    const permitted = c.bounding | c.inheritable;
+    return { ...c, effective: p.euid === 0 ? permitted : 0n, permitted };
   }
-  return { effective: 0n, permitted: 0n, inheritable };
+  return { ...c, effective: c.ambient, permitted: c.ambient };
 }
 
 /** /proc/PID/status's 16-hex-digit form of a set. */

@@ -112,6 +112,7 @@ export const getgroups32 = getgroups, setgroups32 = setgroups;
 /** prctl options, include/uapi/linux/prctl.h. */
 const PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_GET_KEEPCAPS = 7,
   PR_SET_KEEPCAPS = 8, PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_SECCOMP = 21, PR_SET_SECCOMP = 22, PR_CAPBSET_READ = 23,
+  PR_CAPBSET_DROP = 24, PR_CAP_AMBIENT = 47,
   PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39;
 /** Per-process prctl state kept by syscage. */
 const attrs = new WeakMap<object, { pdeathsig: number; dumpable: number; keepcaps: number; subreaper: number }>();
@@ -146,7 +147,16 @@ export const prctl: Handler = (t, a) => {
     case PR_SET_KEEPCAPS: if (arg > 1) return EINVAL; s.keepcaps = arg; return 0;
     case PR_GET_SECCOMP: return t.seccomp?.mode ?? 0;
     case PR_SET_SECCOMP: return prctlSetSeccomp(t, arg, a.ptr(2));
-    case PR_CAPBSET_READ: return arg <= CAP_LAST_CAP ? 1 : EINVAL;
+    case PR_CAPBSET_READ: return arg <= CAP_LAST_CAP ? Number((caps(t.proc).bounding >> BigInt(arg)) & 1n) : EINVAL;
+    case PR_CAPBSET_DROP: {
+      // commoncap.c cap_prctl_drop: CAP_SETPCAP first, then a valid capability.
+      if (!capable(t.proc, CAP_SETPCAP)) return EPERM;
+      if (arg > CAP_LAST_CAP) return EINVAL;
+      const c = caps(t.proc);
+      t.proc.caps = { ...c, bounding: c.bounding & ~(1n << BigInt(arg)) };
+      return 0;
+    }
+    case PR_CAP_AMBIENT: return capAmbient(t, arg, a.ulong(2), a.ulong(3) || a.ulong(4));
     case PR_SET_CHILD_SUBREAPER: s.subreaper = arg ? 1 : 0; return 0;
     case PR_GET_CHILD_SUBREAPER: t.mm.setU32(a.ptr(1), s.subreaper); return 0;
     case PR_SET_NO_NEW_PRIVS: if (arg !== 1 || a.ulong(2) || a.ulong(3) || a.ulong(4)) return EINVAL; t.noNewPrivs = true; return 0;
@@ -155,6 +165,29 @@ export const prctl: Handler = (t, a) => {
   }
 };
 
+
+const PR_CAP_AMBIENT_IS_SET = 1, PR_CAP_AMBIENT_RAISE = 2, PR_CAP_AMBIENT_LOWER = 3, PR_CAP_AMBIENT_CLEAR_ALL = 4;
+
+/** prctl(PR_CAP_AMBIENT): a capability may be ambient only while permitted and inheritable (commoncap.c cap_prctl). */
+function capAmbient(t: Task, op: number, cap: number, unused: number): SysRet {
+  const c = caps(t.proc);
+  if (op === PR_CAP_AMBIENT_CLEAR_ALL) {
+    if (cap || unused) return EINVAL;
+    t.proc.caps = { ...c, ambient: 0n };
+    return 0;
+  }
+  if (unused || cap > CAP_LAST_CAP) return EINVAL;
+  const b = 1n << BigInt(cap);
+  switch (op) {
+    case PR_CAP_AMBIENT_IS_SET: return c.ambient & b ? 1 : 0;
+    case PR_CAP_AMBIENT_LOWER: t.proc.caps = { ...c, ambient: c.ambient & ~b }; return 0;
+    case PR_CAP_AMBIENT_RAISE:
+      if (!(c.permitted & b) || !(c.inheritable & b)) return EPERM;
+      t.proc.caps = { ...c, ambient: c.ambient | b };
+      return 0;
+    default: return EINVAL;
+  }
+}
 
 /** capget/capset header versions, include/uapi/linux/capability.h: v1 carries one 32-bit word per set, v2 and v3 two. */
 const CAP_V1 = 0x19980330, CAP_V2 = 0x20071026, CAP_V3 = 0x20080522;
@@ -208,8 +241,9 @@ export const capset: Handler = (t, a) => {
   const old = caps(t.proc);
   const within = (s: bigint, of: bigint) => (s & ~of) === 0n;
   if (!capable(t.proc, CAP_SETPCAP) && !within(inheritable, old.inheritable | old.permitted)) return EPERM;
-  if (!within(inheritable, old.inheritable | CAP_VALID_MASK)) return EPERM;
+  if (!within(inheritable, old.inheritable | old.bounding)) return EPERM;
   if (!within(permitted, old.permitted) || !within(effective, permitted)) return EPERM;
-  t.proc.caps = { effective, permitted, inheritable };
+  // The ambient set never holds what is no longer permitted and inheritable.
+  t.proc.caps = { ...old, effective, permitted, inheritable, ambient: old.ambient & permitted & inheritable };
   return 0;
 };

@@ -5,7 +5,7 @@
  * fd/N) jump to paths the kernel holds, inside the guest's tree, so they show
  * the guest only what it can already reach.
  */
-import { CAP_VALID_MASK, capHex, caps } from "../capability";
+import { capHex, caps } from "../capability";
 import { EACCES, EINVAL, ENOENT, Errno } from "../errno";
 import { CAP_SYS_RESOURCE, capable } from "../capability";
 import { kconfigGz } from "./kconfig";
@@ -300,8 +300,8 @@ function status(t: Task): string {
     ["Threads", group?.threads?.size ?? 1], ["SigQ", "0/63474"], ["SigPnd", sigHex(0n)], ["ShdPnd", sigHex(0n)],
     ["SigBlk", sigHex(t.sigmask)], ["SigIgn", sigHex(ign)], ["SigCgt", sigHex(cgt)],
     ["CapInh", capHex(c.inheritable)], ["CapPrm", capHex(c.permitted)], ["CapEff", capHex(c.effective)],
-    ["CapBnd", capHex(CAP_VALID_MASK)],
-    ["CapAmb", "0000000000000000"], ["NoNewPrivs", t.noNewPrivs ? 1 : 0], ["Seccomp", t.seccomp?.mode ?? 0],
+    ["CapBnd", capHex(c.bounding)],
+    ["CapAmb", capHex(c.ambient)], ["NoNewPrivs", t.noNewPrivs ? 1 : 0], ["Seccomp", t.seccomp?.mode ?? 0],
     ["Seccomp_filters", t.seccomp?.filters.length ?? 0],
     ["Cpus_allowed", "1"], ["Cpus_allowed_list", "0"], ["Mems_allowed", "1"], ["Mems_allowed_list", "0"],
     ["voluntary_ctxt_switches", 0], ["nonvoluntary_ctxt_switches", 0],
