@@ -32,7 +32,7 @@ const PIPEFS_DEV = 14;
 let nextIno = 30000;
 
 /** One page of the ring (struct pipe_buffer). */
-interface PipeBuffer {
+export interface PipeBuffer {
   page: Uint8Array;
   offset: number;
   len: number;
@@ -48,7 +48,8 @@ export function sendSigpipe(t: Task): void {
 }
 
 export class Pipe {
-  private readonly ring: PipeBuffer[] = [];
+  /** Oldest first; splice, tee and vmsplice (kernel/syscalls/splice.ts) move and share these buffers. */
+  readonly ring: PipeBuffer[] = [];
   /** pipe->max_usage: how many pages may be in use. */
   maxUsage = PIPE_DEF_BUFFERS;
   readers = 0;
@@ -93,7 +94,7 @@ export class Pipe {
   }
 
   /** Wake blocked tasks and tell every end's pollers what changed. */
-  private changed(key: number): void {
+  changed(key: number): void {
     this.waiters.wake();
     for (const end of this.ends) end.readiness.notify(key);
   }

@@ -21,6 +21,7 @@ import * as stat from "./stat";
 import * as time from "./time";
 import * as wait from "./wait";
 import * as tls from "./tls";
+import * as splice from "./splice";
 import * as xattr from "./xattr";
 import { seccomp } from "./seccomp";
 import { refusedHandlers } from "./refused";
@@ -51,6 +52,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...time,
   ...wait,
   ...tls,
+  ...splice,
   ...xattr,
   seccomp,
 };
