@@ -27,13 +27,12 @@ import { getSocketOption, setSocketOption } from "./sockopt";
 import "./inet/create";
 import "./unix/unix";
 import "./procsys";
+import { isPathFile } from "../vfs/file";
 
-/** sockfd_lookup_light: EBADF for a closed descriptor, ENOTSOCK for one that is not a socket. */
+/** sockfd_lookup_light: EBADF for a closed or O_PATH descriptor (fdget), ENOTSOCK for one that is not a socket. */
 function socketOf(t: Task, fd: number): Socket | Errno {
-  const file = t.fds.get(fd);
-  if (!file) return EBADF;
-  if (!(file instanceof SocketFile)) return ENOTSOCK;
-  return file.sock;
+  const file = socketFileOf(t, fd);
+  return file instanceof Errno ? file : file.sock;
 }
 
 /**
@@ -165,7 +164,7 @@ export const shutdown: Handler = (t, a) => {
 /** The socket file behind `fd` (EBADF, ENOTSOCK). */
 function socketFileOf(t: Task, fd: number): SocketFile | Errno {
   const file = t.fds.get(fd);
-  if (!file) return EBADF;
+  if (!file || isPathFile(file)) return EBADF;
   if (!(file instanceof SocketFile)) return ENOTSOCK;
   return file;
 }
