@@ -132,6 +132,16 @@ function unrefFd(fd: number): void {
   }
 }
 
+/** A reference to a shared memory file that no mapping needs to keep alive; release() drops it once. */
+class HeldMemory {
+  private held = true;
+  constructor(readonly fd: number, readonly offset: number) { refFd(fd); }
+  release(): void {
+    if (this.held) unrefFd(this.fd);
+    this.held = false;
+  }
+}
+
 /** One contiguous range of guest pages as Unicorn sees it. */
 interface Region { start: number; end: number; prot: number }
 
@@ -226,6 +236,19 @@ export class UnicornCpu {
     const fd = addon.shareMemory(this.h, addr, len, -1, 0);
     refFd(fd);
     this.shared.push({ start: addr, end: addr + len, fd, offset: 0 });
+  }
+
+  /** Hold the shared memory file behind the range share() or attach() started at `addr` (a System V segment). */
+  hold(addr: number): HeldMemory {
+    const r = this.shared.find((s) => s.start === addr);
+    if (!r) throw new Error(`syscage engine: no shared memory at 0x${addr.toString(16)}`);
+    return new HeldMemory(r.fd, r.offset);
+  }
+
+  /** Back the committed range [addr, addr+len) with memory held elsewhere: both see each other's writes. */
+  attach(addr: number, len: number, mem: HeldMemory): void {
+    this.unshare(addr, addr + len);
+    this.attachShared({ start: addr, end: addr + len, fd: mem.fd, offset: mem.offset });
   }
 
   private attachShared(r: SharedRange): void {

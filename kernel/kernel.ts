@@ -14,6 +14,7 @@ import {
 import { WaitQueue } from "./waitqueue";
 import { leaveAddressSpace } from "./writeback";
 import { afterExec } from "./capability";
+import { exitSem } from "./ipc/sem";
 import type { AddressSpace } from "./memory";
 import { ProcessTable, ThreadGroup } from "./process";
 import type { Machine, Scheduler } from "./sched";
@@ -128,6 +129,7 @@ export class Kernel {
     g.exit = status;
     if (g.realTimer) clearTimeout(g.realTimer.timer);
     leaveAddressSpace(last);
+    exitSem(last);
     g.vforkDone?.wake();
     // Closing the descriptors is what gives pipe readers their EOF and peers their hang-up.
     last.fds.closeAll();
@@ -326,7 +328,7 @@ export class Kernel {
 const NO_RESTART = new Set([
   "poll", "ppoll", "ppoll_time64", "select", "_newselect", "pselect6", "pselect6_time64", "epoll_wait", "epoll_pwait",
   "epoll_pwait2", "pause", "rt_sigsuspend", "sigsuspend", "rt_sigtimedwait", "rt_sigtimedwait_time64", "nanosleep",
-  "clock_nanosleep", "clock_nanosleep_time64",
+  "clock_nanosleep", "clock_nanosleep_time64", "msgsnd", "msgrcv", "semop", "semtimedop", "semtimedop_time64", "ipc",
 ]);
 
 export { ThreadGroup };

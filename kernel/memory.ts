@@ -26,6 +26,15 @@ export interface MemoryBackend {
   release(addr: number, len: number): void;
   /** Back a committed range with memory a forked child will share rather than copy. */
   share(addr: number, len: number): void;
+  /** Hold the shared memory behind the range share() or attach() started at `addr`, for another address space to attach. */
+  hold(addr: number): SharedMemory;
+  /** Back a committed range with shared memory held elsewhere (a System V segment attached again). */
+  attach(addr: number, len: number, mem: SharedMemory): void;
+}
+
+/** Host memory that outlives its mappings while held (a System V segment between attaches); opaque but for release(). */
+export interface SharedMemory {
+  release(): void;
 }
 
 export interface Vma {
@@ -38,6 +47,8 @@ export interface Vma {
   shared?: boolean;
   /** A MAP_SHARED file mapping: where its pages go back (msync, munmap, exit). Opaque to the address space. */
   backing?: { file: unknown; offset: number };
+  /** A System V shared memory attach: its segment (opaque here) and the address shmat returned, which shmdt takes. */
+  sysv?: { segment: unknown; start: number };
 }
 
 export interface AddressLayout {
@@ -94,6 +105,23 @@ export class AddressSpace {
     this.backend.share(addr, len);
     this.backend.protect(addr, len, prot);
     this.insert({ start: addr, end: addr + len, prot, name, shared: true, backing });
+  }
+
+  /**
+   * Map System V shared memory at [addr, addr+len): `mem` when another attach
+   * made it, else fresh zero-filled memory, which is returned held for the caller.
+   */
+  mapSysv(addr: number, len: number, prot: number, name: string, sysv: NonNullable<Vma["sysv"]>, mem: SharedMemory | undefined): SharedMemory {
+    this.unmap(addr, len);
+    this.backend.commit(addr, len);
+    if (mem) this.backend.attach(addr, len, mem);
+    else {
+      this.backend.share(addr, len);
+      mem = this.backend.hold(addr);
+    }
+    this.backend.protect(addr, len, prot);
+    this.insert({ start: addr, end: addr + len, prot, name, shared: true, sysv });
+    return mem;
   }
 
   /** Remove [addr, addr+len) from every VMA it touches; host pages are dropped. */
@@ -173,7 +201,7 @@ export class AddressSpace {
     const out: Vma[] = [];
     for (const v of this.vmas) {
       const last = out[out.length - 1];
-      if (last && last.end === v.start && last.prot === v.prot && last.name === v.name && last.shared === v.shared && !last.backing && !v.backing) {
+      if (last && last.end === v.start && last.prot === v.prot && last.name === v.name && last.shared === v.shared && last.sysv === v.sysv && !last.backing && !v.backing) {
         out[out.length - 1] = { ...last, end: v.end };
       }
       else out.push(v);

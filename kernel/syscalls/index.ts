@@ -9,6 +9,7 @@ import * as exec from "./exec";
 import * as fs from "./fs";
 import * as futex from "./futex";
 import * as info from "./info";
+import * as ipc from "../ipc/syscalls";
 import * as memory from "./memory";
 import * as net from "../net/syscalls";
 import * as process from "./process";
@@ -40,6 +41,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...fs,
   ...futex,
   ...info,
+  ...ipc,
   ...memoryByName,
   ...net,
   ...process,

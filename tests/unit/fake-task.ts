@@ -27,6 +27,8 @@ class HeapBackend implements MemoryBackend {
   protect(): void {}
   commit(): void {}
   share(): void {}
+  hold(): { release(): void } { return { release: () => undefined }; }
+  attach(): void {}
   release(): void {}
 }
 

@@ -11,6 +11,8 @@ function space() {
     protect: (a, l, p) => { calls.push(`protect ${a.toString(16)} ${l.toString(16)} ${p}`); },
     commit: () => undefined,
     share: () => undefined,
+    hold: () => ({ release: () => undefined }),
+    attach: () => undefined,
     release: (a, l) => { mem.fill(0, a, a + l); },
   };
   return { mm: new AddressSpace(backend, { windowSize: WINDOW, chunkShift: 20, mmapTop: 0x800000, mmapBottom: 0x100000 }), calls };
