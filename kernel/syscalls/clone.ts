@@ -1,6 +1,6 @@
 /** Process creation and exit: clone, clone3, fork, vfork, exit, exit_group. Linux: kernel/fork.c, kernel/exit.c. */
 import type { Handler } from "../abi";
-import { EINVAL, EPERM, Errno } from "../errno";
+import { E2BIG, EINVAL, EPERM, Errno } from "../errno";
 import { Block, type SysRet } from "../file";
 import { ThreadGroup } from "../process";
 import { Task } from "../task";
@@ -90,13 +90,17 @@ export const clone: Handler = (t, a) => {
 };
 
 /** struct clone_args sizes, include/uapi/linux/sched.h (CLONE_ARGS_SIZE_VER0..2). */
-const CLONE_ARGS_SIZE_VER0 = 64;
+const CLONE_ARGS_SIZE_VER0 = 64, CLONE_ARGS_SIZE_VER2 = 88;
 
-/** Implements clone3(2). The new stack is [stack, stack + stack_size). */
+/** Implements clone3(2). The new stack is [stack, stack + stack_size). Linux: kernel/fork.c copy_clone_args_from_user. */
 export const clone3: Handler = (t, a) => {
   const p = a.ptr(0), size = a.ulong(1);
-  if (size < CLONE_ARGS_SIZE_VER0 || size > 4096) return EINVAL;
-  const u = (i: number) => t.mm.u64n(p + 8 * i);
+  if (size > 4096) return E2BIG;
+  if (size < CLONE_ARGS_SIZE_VER0) return EINVAL;
+  // copy_struct_from_user: all `size` bytes must be readable (EFAULT), and what this kernel does not know must be zero.
+  const raw = t.mm.read(p, size);
+  if (raw.subarray(CLONE_ARGS_SIZE_VER2).some((b) => b !== 0)) return E2BIG;
+  const u = (i: number) => (8 * i + 8 <= size ? t.mm.u64n(p + 8 * i) : 0);
   const flags = u(0), exitSignal = u(4), stack = u(5), stackSize = u(6);
   if (flags >= 2 ** 32 || exitSignal > 64 || flags & CSIGNAL) return EINVAL;
   if ((stack === 0) !== (stackSize === 0)) return EINVAL;
