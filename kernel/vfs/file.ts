@@ -7,6 +7,7 @@ import { EBADF, EINVAL, EISDIR, ENXIO, EOVERFLOW, type Errno } from "../errno";
 import { FileDescription, type ReadResult, type StatInfo, type SysRet } from "../file";
 import type { Task } from "../task";
 import type { Inode, VfsPath } from "./inode";
+import { accessed, modified, notifyClose, notifyOpen } from "../inotify";
 import { released } from "./locks";
 import { O_APPEND, O_PATH, type DirEntry } from "./types";
 
@@ -28,11 +29,17 @@ export interface FileData {
 }
 
 export abstract class VfsFile extends FileDescription {
-  constructor(flags: number, readonly path: VfsPath) { super(flags); }
+  constructor(flags: number, readonly path: VfsPath) {
+    super(flags);
+    if (!isPathFile(this)) notifyOpen(path.d);
+  }
   get inode(): Inode { return this.path.d.inode; }
   override stat(): StatInfo { return this.inode.stat(); }
   /** The last descriptor is closed: its OFD and flock locks go. */
-  override release(): void { released(this); }
+  override release(): void {
+    released(this);
+    if (!isPathFile(this)) notifyClose(this.path.d, this.writable);
+  }
 }
 
 /** A descriptor opened with O_PATH: a handle on a location that cannot be read or written. */
@@ -61,7 +68,7 @@ export class RegularFile extends VfsFile {
   override read(_t: Task, len: number): ReadResult {
     const r = this.data.read(this.pos, len);
     if (r instanceof Uint8Array) this.pos += r.length;
-    return r;
+    return accessed(this.path.d, r);
   }
 
   override write(_t: Task, data: Uint8Array): number | Errno {
@@ -69,16 +76,16 @@ export class RegularFile extends VfsFile {
     if (this.pos + data.length > MAX_OFFSET) return EINVAL;
     const n = this.data.write(this.pos, data);
     if (typeof n === "number") this.pos += n;
-    return n;
+    return modified(this.path.d, n);
   }
 
   override pread(_t: Task, len: number, offset: number): Uint8Array | Errno {
-    return this.data.read(offset, len);
+    return accessed(this.path.d, this.data.read(offset, len));
   }
 
   /** Linux appends even here when the file is O_APPEND (see BUGS in pwrite(2)). */
   override pwrite(_t: Task, data: Uint8Array, offset: number): number | Errno {
-    return this.data.write(this.flags & O_APPEND ? this.data.size() : offset, data);
+    return modified(this.path.d, this.data.write(this.flags & O_APPEND ? this.data.size() : offset, data));
   }
 
   /** Implements lseek for a file without holes: SEEK_DATA finds data anywhere before EOF. */

@@ -8,6 +8,7 @@ import {
   EACCES, EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EXDEV, EOPNOTSUPP, Errno,
 } from "../errno";
 import { FileDescription } from "../file";
+import { attrChanged, created, deleted, linked, renamed } from "../inotify";
 import type { Task } from "../task";
 import { DirFile, PathFile, VfsFile } from "./file";
 import { Dentry, type Inode, type OpenResult, type VfsPath } from "./inode";
@@ -169,7 +170,7 @@ function openExisting(t: Task, p: VfsPath, flags: number, trailingSlash: boolean
     const denied = mayOpen(t, p, flags);
     if (denied) return denied;
     if (flags & O_TRUNC && isReg(inode.mode)) {
-      const r = inode.setattr({ size: 0 });
+      const r = attrChanged(p.d, { size: 0 }, inode.setattr({ size: 0 }));
       if (r) return r;
     }
   }
@@ -207,7 +208,7 @@ function openCreateWalked(t: Task, pw: ParentWalk, flags: number, mode: number, 
   if (pw.trailingSlash) return EISDIR;
   const denied = mayModify(credOf(t), pw.dir);
   if (denied) return denied;
-  const inode = pw.dir.d.inode.create(pw.name, mode & ~fsOf(t).umask, newOwner(t, pw.dir.d.inode));
+  const inode = created(pw.dir.d.inode, pw.name, pw.dir.d.inode.create(pw.name, mode & ~fsOf(t).umask, newOwner(t, pw.dir.d.inode)));
   if (inode instanceof Errno) return inode;
   return openPath(t, { mnt: pw.dir.mnt, d: new Dentry(pw.name, pw.dir.d, inode) }, flags & ~O_TRUNC);
 }
@@ -239,7 +240,7 @@ export function mkdirAt(t: Task, dirfd: number, path: string, mode: number): 0 |
   const parent = pw.dir.d.inode;
   let perm = mode & 0o1777 & ~fsOf(t).umask;
   if (parent.mode & S_ISGID) perm |= S_ISGID;
-  const r = parent.mkdir(pw.name, perm, newOwner(t, parent));
+  const r = created(parent, pw.name, parent.mkdir(pw.name, perm, newOwner(t, parent)));
   return r instanceof Errno ? r : 0;
 }
 
@@ -261,9 +262,9 @@ export function makeNode(t: Task, dirfd: number, path: string, mode: number, dev
   if (denied) return denied;
   const parent = pw.dir.d.inode;
   const perm = mode & 0o7777 & ~fsOf(t).umask;
-  return type === 0 || type === S_IFREG
+  return created(parent, pw.name, type === 0 || type === S_IFREG
     ? parent.create(pw.name, perm, newOwner(t, parent))
-    : parent.mknod(pw.name, type | perm, type === S_IFCHR || type === S_IFBLK ? dev : 0, newOwner(t, parent));
+    : parent.mknod(pw.name, type | perm, type === S_IFCHR || type === S_IFBLK ? dev : 0, newOwner(t, parent)));
 }
 
 /** Implements symlinkat(2). */
@@ -273,7 +274,7 @@ export function symlinkAt(t: Task, target: string, dirfd: number, path: string):
   if (pw instanceof Errno) return pw;
   const denied = mayModify(credOf(t), pw.dir);
   if (denied) return denied;
-  const r = pw.dir.d.inode.symlink(pw.name, target, newOwner(t, pw.dir.d.inode));
+  const r = created(pw.dir.d.inode, pw.name, pw.dir.d.inode.symlink(pw.name, target, newOwner(t, pw.dir.d.inode)));
   return r instanceof Errno ? r : 0;
 }
 
@@ -300,7 +301,7 @@ export function unlinkAt(t: Task, dirfd: number, path: string): 0 | Errno {
   if (pw.trailingSlash) return isDir(victim.d.inode.mode) ? EISDIR : ENOTDIR;
   const denied = mayDelete(t, pw.dir, victim, false);
   if (denied) return denied;
-  return pw.dir.d.inode.unlink(pw.name);
+  return deleted(pw.dir.d.inode, pw.name, victim.d.inode, pw.dir.d.inode.unlink(pw.name));
 }
 
 /** Implements rmdir(2) and unlinkat(AT_REMOVEDIR). */
@@ -317,7 +318,7 @@ export function rmdirAt(t: Task, dirfd: number, path: string): 0 | Errno {
   const entries = victim.d.inode.readdir(t);
   if (entries instanceof Errno) return entries;
   if (entries.length) return ENOTEMPTY;
-  return pw.dir.d.inode.rmdir(pw.name);
+  return deleted(pw.dir.d.inode, pw.name, victim.d.inode, pw.dir.d.inode.rmdir(pw.name));
 }
 
 /** Whether `anc` is `p` or one of the directories above it within one mount. */
@@ -375,7 +376,8 @@ export function renameAt(t: Task, olddfd: number, oldpath: string, newdfd: numbe
     denied = permission(credOf(t), src.d.inode, MAY_WRITE);
     if (denied) return denied;
   }
-  return from.dir.d.inode.rename(from.name, to.dir.d.inode, to.name, flags);
+  return renamed(from.dir.d.inode, from.name, to.dir.d.inode, to.name, src.d.inode, dst?.d.inode, flags,
+    from.dir.d.inode.rename(from.name, to.dir.d.inode, to.name, flags));
 }
 
 /** Implements linkat(2) (Linux: do_linkat, vfs_link, may_linkat with protected_hardlinks=1). */
@@ -397,7 +399,7 @@ export function linkAt(t: Task, olddfd: number, oldpath: string, newdfd: number,
     const safe = isReg(inode.mode) && !(inode.mode & S_ISUID) && (inode.mode & (S_ISGID | 0o010)) !== (S_ISGID | 0o010);
     if (!safe || permission(cred, inode, MAY_READ | MAY_WRITE)) return EPERM;
   }
-  return pw.dir.d.inode.link(pw.name, inode);
+  return linked(pw.dir.d.inode, pw.name, inode, pw.dir.d.inode.link(pw.name, inode));
 }
 
 /** Implements readlinkat(2): an empty path reads the symlink open as `dirfd` (O_PATH|O_NOFOLLOW). */
@@ -478,7 +480,7 @@ export function chmodPath(t: Task, p: VfsPath, mode: number): 0 | Errno {
   let m = mode & 0o7777;
   // Only a member of the file's group may set its setgid bit (setattr_prepare).
   if (cred.uid !== 0 && cred.gid !== inode.gid && !cred.groups?.includes(inode.gid)) m &= ~S_ISGID;
-  return inode.setattr({ mode: m });
+  return attrChanged(p.d, { mode: m }, inode.setattr({ mode: m }));
 }
 
 /** Implements chown on a located inode (Linux: chown_common, setattr_prepare). */
@@ -503,7 +505,7 @@ export function chownPath(t: Task, p: VfsPath, uid: number, gid: number): 0 | Er
     if (inode.mode & 0o010) mode &= ~S_ISGID;
     attr.mode = mode;
   }
-  return inode.setattr(attr);
+  return attrChanged(p.d, attr, inode.setattr(attr));
 }
 
 /** Time values for utimensat: a number of ms, "now", or "omit". */
@@ -525,7 +527,7 @@ export function utimesPath(t: Task, p: VfsPath, atime: TimeSpec, mtime: TimeSpec
   const attr: SetAttr = {};
   if (atime !== "omit") attr.atimeMs = atime === "now" ? now : atime;
   if (mtime !== "omit") attr.mtimeMs = mtime === "now" ? now : mtime;
-  return inode.setattr(attr);
+  return attrChanged(p.d, attr, inode.setattr(attr));
 }
 
 /** Implements truncate(2) on a path (Linux: vfs_truncate). */
@@ -537,7 +539,7 @@ export function truncatePath(t: Task, p: VfsPath, length: number): 0 | Errno {
   if (ro) return ro;
   const denied = permission(credOf(t), inode, MAY_WRITE);
   if (denied) return denied;
-  return inode.setattr({ size: length });
+  return attrChanged(p.d, { size: length }, inode.setattr({ size: length }));
 }
 
 /** F_OK, R_OK, W_OK, X_OK. */

@@ -12,7 +12,8 @@
 import { capable } from "../capability";
 import { E2BIG, EINVAL, ENODATA, EOPNOTSUPP, EPERM, ERANGE, EEXIST, EROFS, Errno } from "../errno";
 import type { Task } from "../task";
-import type { Inode, VfsPath } from "./inode";
+import { IN_ATTRIB, notifyDentry } from "../inotify";
+import type { Dentry, Inode, VfsPath } from "./inode";
 import { credOf, permission } from "./namei";
 import { MAY_READ, MAY_WRITE, S_ISVTX, isDir, isReg } from "./types";
 
@@ -86,10 +87,18 @@ export interface XattrTarget {
   inode: Pick<Inode, "mode" | "uid" | "getxattr" | "setxattr" | "listxattr">;
   /** The mount is read-only (mnt_want_write fails): EROFS for changes. */
   readOnly: boolean;
+  /** How it was reached, for inotify (a pipe or socket has no name). */
+  d?: Dentry;
 }
 
 export function pathTarget(p: VfsPath): XattrTarget {
-  return { inode: p.d.inode, readOnly: p.mnt.readOnly || p.d.inode.readOnly };
+  return { inode: p.d.inode, readOnly: p.mnt.readOnly || p.d.inode.readOnly, d: p.d };
+}
+
+/** fsnotify_xattr: a change is IN_ATTRIB. */
+function notified(target: XattrTarget, r: 0 | Errno): 0 | Errno {
+  if (r === 0 && target.d) notifyDentry(target.d, IN_ATTRIB);
+  return r;
 }
 
 /** Linux: xattr_permission. */
@@ -121,7 +130,7 @@ export function setXattr(t: Task, target: XattrTarget, name: string, value: Uint
   const denied = xattrPermission(t, target.inode, name, MAY_WRITE);
   if (denied) return denied;
   if (securityDenies(t, name)) return EPERM;
-  return target.inode.setxattr(name, value, flags);
+  return notified(target, target.inode.setxattr(name, value, flags));
 }
 
 /** Linux: vfs_removexattr — the handler's set with no value and XATTR_REPLACE. */
@@ -130,7 +139,7 @@ export function removeXattr(t: Task, target: XattrTarget, name: string): 0 | Err
   const denied = xattrPermission(t, target.inode, name, MAY_WRITE);
   if (denied) return denied;
   if (securityDenies(t, name)) return EPERM;
-  return target.inode.setxattr(name, undefined, XATTR_REPLACE);
+  return notified(target, target.inode.setxattr(name, undefined, XATTR_REPLACE));
 }
 
 /**
