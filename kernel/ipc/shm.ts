@@ -21,7 +21,7 @@ import {
 import { readShmSet, shmidBytes, shmInfoBytes, shminfoBytes, type Version } from "./layout";
 
 /** include/uapi/linux/shm.h. */
-const SHM_RDONLY = 0o10000, SHM_RND = 0o20000, SHM_REMAP = 0o40000, SHM_EXEC = 0o100000;
+const SHM_HUGETLB = 0o4000, SHM_RDONLY = 0o10000, SHM_RND = 0o20000, SHM_REMAP = 0o40000, SHM_EXEC = 0o100000;
 const SHM_LOCK = 11, SHM_UNLOCK = 12, SHM_STAT = 13, SHM_INFO = 14, SHM_STAT_ANY = 15;
 /** Mode bits beyond the permissions: IPC_RMID waits for the last detach; SHM_LOCK held. */
 const SHM_DEST = 0o1000, SHM_LOCKED = 0o2000;
@@ -79,6 +79,11 @@ export function doShmget(t: Task, key: number, size: number, flg: number): SysRe
     if (size < SHMMIN || BigInt(size) > ns.shmMax) return EINVAL;
     const pages = Math.ceil(size / PAGE_SIZE);
     if (BigInt(ns.shmTot + pages) > ns.shmAll) return ENOSPC;
+    // hugetlb_file_setup: EPERM outside CAP_IPC_LOCK and hugetlb_shm_group (0); then no huge page is reserved (nr_hugepages 0).
+    if (flg & SHM_HUGETLB) {
+      const inGroup0 = t.proc.egid === 0 || (t.proc.groups ?? []).includes(0);
+      return capable(t.proc, CAP_IPC_LOCK) || inGroup0 ? ENOMEM : EPERM;
+    }
     const seg = new ShmSegment(new IpcPerm(key, flg & 0o777, t), size, t.pid);
     const id = ns.shm.add(seg, ns.shmMni);
     if (!(id instanceof Errno)) ns.shmTot += pages;
