@@ -245,10 +245,16 @@ export class UnicornCpu {
     return new HeldMemory(r.fd, r.offset);
   }
 
-  /** Back the committed range [addr, addr+len) with memory held elsewhere: both see each other's writes. */
-  attach(addr: number, len: number, mem: HeldMemory): void {
+  /** Back the committed range [addr, addr+len) with memory held elsewhere, from `delta` bytes into it: both see each other's writes. */
+  attach(addr: number, len: number, mem: HeldMemory, delta = 0): void {
     this.unshare(addr, addr + len);
-    this.attachShared({ start: addr, end: addr + len, fd: mem.fd, offset: mem.offset });
+    this.attachShared({ start: addr, end: addr + len, fd: mem.fd, offset: mem.offset + delta });
+  }
+
+  /** Which shared memory byte `addr` is, the same in every process that maps it (shared futexes); undefined for private memory. */
+  sharedKey(addr: number): string | undefined {
+    const r = this.shared.find((s) => s.start <= addr && addr < s.end);
+    return r && `${r.fd}:${r.offset + (addr - r.start)}`;
   }
 
   private attachShared(r: SharedRange): void {

@@ -28,8 +28,10 @@ export interface MemoryBackend {
   share(addr: number, len: number): void;
   /** Hold the shared memory behind the range share() or attach() started at `addr`, for another address space to attach. */
   hold(addr: number): SharedMemory;
-  /** Back a committed range with shared memory held elsewhere (a System V segment attached again). */
-  attach(addr: number, len: number, mem: SharedMemory): void;
+  /** Back a committed range with shared memory held elsewhere, from `delta` bytes into it (a System V segment, a file's pages). */
+  attach(addr: number, len: number, mem: SharedMemory, delta?: number): void;
+  /** A name for the shared memory byte at `addr`, the same in every process mapping it; undefined when private. */
+  sharedKey?(addr: number): string | undefined;
 }
 
 /** Host memory that outlives its mappings while held (a System V segment between attaches); opaque but for release(). */
@@ -98,11 +100,15 @@ export class AddressSpace {
     this.insert({ start: addr, end: addr + len, prot, name });
   }
 
-  /** Map [addr, addr+len) as MAP_SHARED memory: zero-filled, and shared with children forked later. */
-  mapShared(addr: number, len: number, prot: number, name = "", backing?: Vma["backing"]): void {
+  /**
+   * Map [addr, addr+len) as MAP_SHARED memory, shared with children forked later:
+   * zero-filled, or the memory `from` holds (another process's mapping of the same file pages).
+   */
+  mapShared(addr: number, len: number, prot: number, name = "", backing?: Vma["backing"], from?: { mem: SharedMemory; delta: number }): void {
     this.unmap(addr, len);
     this.backend.commit(addr, len);
-    this.backend.share(addr, len);
+    if (from) this.backend.attach(addr, len, from.mem, from.delta);
+    else this.backend.share(addr, len);
     this.backend.protect(addr, len, prot);
     this.insert({ start: addr, end: addr + len, prot, name, shared: true, backing });
   }
@@ -122,6 +128,16 @@ export class AddressSpace {
     this.backend.protect(addr, len, prot);
     this.insert({ start: addr, end: addr + len, prot, name, shared: true, sysv });
     return mem;
+  }
+
+  /** Hold the shared memory mapped at `addr` (the start of a mapShared range) for other address spaces to attach. */
+  hold(addr: number): SharedMemory {
+    return this.backend.hold(addr);
+  }
+
+  /** The identity of the shared memory byte at `addr` across processes, for shared futexes; undefined when private. */
+  sharedKey(addr: number): string | undefined {
+    return this.backend.sharedKey?.(addr);
   }
 
   /** Remove [addr, addr+len) from every VMA it touches; host pages are dropped. */

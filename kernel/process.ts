@@ -18,7 +18,7 @@ export class ThreadGroup {
   /** Woken whenever a child changes state (wait4/waitid sleep here). */
   readonly childEvents = new WaitQueue();
   /** Private futex sleepers by guest address. */
-  readonly futexes = new Map<number, FutexWaiter[]>();
+  readonly futexes = new Map<number | string, FutexWaiter[]>();
   /** Signals sent to the whole process (kill), taken by whichever thread can. */
   readonly signals = new GroupSignals();
   /** ITIMER_REAL (alarm, setitimer): the pending host timer and its schedule. */

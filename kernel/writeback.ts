@@ -1,6 +1,7 @@
 /** MAP_SHARED file mappings going back to their files (msync, munmap, exit, execve). */
 import { refFile, unrefFile, type FileDescription } from "./file";
 import type { AddressSpace } from "./memory";
+import { pagesWrittenBack } from "./pagecache";
 import type { Task } from "./task";
 
 /**
@@ -16,7 +17,10 @@ export function writeBack(t: Task, addr: number, len: number): void {
     const fileOffset = v.backing.offset + (from - v.start);
     const size = file.stat().size;
     const n = Math.min(to - from, size - fileOffset);
-    if (n > 0) file.pwrite(t, t.mm.rawRead(from, n), fileOffset);
+    if (n > 0) {
+      file.pwrite(t, t.mm.rawRead(from, n), fileOffset);
+      pagesWrittenBack(file);
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-/** futex(2): per-process wait queues keyed by guest address. Linux: kernel/futex/. */
+/** futex(2): wait queues keyed by guest address within a process, or by shared memory across processes. Linux: kernel/futex/. */
 import type { Handler } from "../abi";
 import { EAGAIN, EINVAL, ENOSYS, ETIMEDOUT } from "../errno";
 import { Block, type SysRet } from "../file";
@@ -10,14 +10,33 @@ const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4, 
 const FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256;
 const FUTEX_BITSET_MATCH_ANY = 0xffffffff;
 
-function queue(t: Task, addr: number): FutexWaiter[] {
-  let q = t.group.futexes.get(addr);
-  if (!q) t.group.futexes.set(addr, (q = []));
+/**
+ * Where waiters on a futex word queue (kernel/futex/core.c get_futex_key): a private
+ * futex by address within its process; a shared one in shared memory by that memory's
+ * identity, so processes mapping it (at any address) meet; in private memory a shared
+ * futex is private after all.
+ */
+interface FutexKey { space: Map<number | string, FutexWaiter[]>; key: number | string }
+
+/** Shared futexes of every process of a sandbox, by the kernel that runs them. */
+const sharedSpaces = new WeakMap<object, Map<number | string, FutexWaiter[]>>();
+
+function keyOf(t: Task, addr: number, priv: boolean): FutexKey {
+  const shared = priv ? undefined : t.mm.sharedKey(addr);
+  if (shared === undefined) return { space: t.group.futexes, key: addr };
+  let space = sharedSpaces.get(t.kernel);
+  if (!space) sharedSpaces.set(t.kernel, (space = new Map()));
+  return { space, key: shared };
+}
+
+function queue(k: FutexKey): FutexWaiter[] {
+  let q = k.space.get(k.key);
+  if (!q) k.space.set(k.key, (q = []));
   return q;
 }
 
-function wake(t: Task, addr: number, n: number, bitset: number): number {
-  const q = t.group.futexes.get(addr);
+function wake(k: FutexKey, n: number, bitset: number): number {
+  const q = k.space.get(k.key);
   if (!q) return 0;
   let woken = 0;
   for (let i = 0; i < q.length && woken < n; ) {
@@ -26,7 +45,7 @@ function wake(t: Task, addr: number, n: number, bitset: number): number {
       woken++;
     } else i++;
   }
-  if (q.length === 0) t.group.futexes.delete(addr);
+  if (q.length === 0) k.space.delete(k.key);
   return woken;
 }
 
@@ -44,11 +63,11 @@ function timeoutMs(t: Task, tp: number, wide: boolean, absolute: boolean, realti
   return Math.max(0, ms - now);
 }
 
-function waitOn(t: Task, addr: number, val: number, bitset: number, ms: number | undefined): SysRet {
+function waitOn(t: Task, addr: number, k: FutexKey, val: number, bitset: number, ms: number | undefined): SysRet {
   if (t.mm.u32(addr) !== val) return EAGAIN;
   let woken = false;
   let timer: NodeJS.Timeout | undefined;
-  const q = queue(t, addr);
+  const q = queue(k);
   let waiter!: FutexWaiter;
   const done = new Promise<void>((resolve) => {
     waiter = { bitset, wake: () => { woken = true; if (timer) clearTimeout(timer); resolve(); } };
@@ -82,12 +101,14 @@ function wakeOp(t: Task, uaddr2: number, encoded: number): boolean {
   return [old === cmparg, old !== cmparg, old < cmparg, old <= cmparg, old > cmparg, old >= cmparg][cmp] ?? false;
 }
 
-/** Implements futex(2) and futex_time64 (i386). Shared futexes are keyed per process like private ones. */
+/** Implements futex(2) and futex_time64 (i386). */
 const futexImpl = (wide: boolean): Handler => (t, a) => {
   const uaddr = a.ptr(0), opFull = a.int(1), val = a.uint(2);
   const op = opFull & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
   const realtime = (opFull & FUTEX_CLOCK_REALTIME) !== 0;
+  const priv = (opFull & FUTEX_PRIVATE_FLAG) !== 0;
   if (uaddr % 4 !== 0) return EINVAL;
+  const key = (addr: number) => keyOf(t, addr, priv);
   if (realtime && op !== FUTEX_WAIT_BITSET && op !== FUTEX_WAIT) return ENOSYS;
   switch (op) {
     case FUTEX_WAIT:
@@ -96,24 +117,25 @@ const futexImpl = (wide: boolean): Handler => (t, a) => {
       if (bitset === 0) return EINVAL;
       const ms = timeoutMs(t, a.ptr(3), wide, op === FUTEX_WAIT_BITSET, realtime);
       if (ms === EINVAL) return EINVAL;
-      return waitOn(t, uaddr, val, bitset, ms as number | undefined);
+      return waitOn(t, uaddr, key(uaddr), val, bitset, ms as number | undefined);
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET: {
       const bitset = op === FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : a.uint(5);
       if (bitset === 0) return EINVAL;
-      return wake(t, uaddr, val, bitset);
+      return wake(key(uaddr), val, bitset);
     }
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
       const n2 = a.uint(3), uaddr2 = a.ptr(4);
       if (uaddr2 % 4 !== 0 || (val | 0) < 0 || (n2 | 0) < 0) return EINVAL;
       if (op === FUTEX_CMP_REQUEUE && t.mm.u32(uaddr) !== a.uint(5)) return EAGAIN;
-      const woken = wake(t, uaddr, val, FUTEX_BITSET_MATCH_ANY);
-      const q = t.group.futexes.get(uaddr) ?? [];
+      const from = key(uaddr);
+      const woken = wake(from, val, FUTEX_BITSET_MATCH_ANY);
+      const q = from.space.get(from.key) ?? [];
       const moved = q.splice(0, n2);
-      if (q.length === 0) t.group.futexes.delete(uaddr);
-      if (moved.length) queue(t, uaddr2).push(...moved);
+      if (q.length === 0) from.space.delete(from.key);
+      if (moved.length) queue(key(uaddr2)).push(...moved);
       return woken + moved.length;
     }
     case FUTEX_WAKE_OP: {
@@ -121,7 +143,7 @@ const futexImpl = (wide: boolean): Handler => (t, a) => {
       if (uaddr2 % 4 !== 0) return EINVAL;
       let cond: boolean;
       try { cond = wakeOp(t, uaddr2, a.uint(5)); } catch { return ENOSYS; }
-      return wake(t, uaddr, val, FUTEX_BITSET_MATCH_ANY) + (cond ? wake(t, uaddr2, n2, FUTEX_BITSET_MATCH_ANY) : 0);
+      return wake(key(uaddr), val, FUTEX_BITSET_MATCH_ANY) + (cond ? wake(key(uaddr2), n2, FUTEX_BITSET_MATCH_ANY) : 0);
     }
     default:
       return ENOSYS;

@@ -6,6 +6,7 @@ import { DEV_ZERO } from "../vfs/devices";
 import { VfsFile } from "../vfs/file";
 import { pathOf } from "../vfs/namei";
 import { writeBack } from "../writeback";
+import { cachedPages, rememberPages } from "../pagecache";
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "../memory";
 import type { Task } from "../task";
 
@@ -83,7 +84,11 @@ function doMmap(t: Task, addr: number, len: number, prot: number, flags: number,
   else {
     // A shared file mapping keeps its file description alive until its pages have gone back.
     if (file) refFile(file);
-    mm.mapShared(start, size, vprot, name, file && { file, offset });
+    // Where another process already maps these file pages, this mapping is the same memory.
+    const pages = file && cachedPages(file, offset, size);
+    mm.mapShared(start, size, vprot, name, file && { file, offset }, pages);
+    if (pages) return start;
+    if (file) rememberPages(file, mm, start, offset, size);
   }
   if (file) {
     const data = file.pread(t, len, offset);
