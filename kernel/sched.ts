@@ -103,6 +103,17 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The state /proc/PID/stat shows (fs/proc/array.c task_state_array): R running or
+   * runnable, S asleep in a syscall, T stopped, Z exited but not yet reaped.
+   */
+  stateOf(t: Task): "R" | "S" | "T" | "Z" {
+    if (t.exit || t.group.exit) return "Z";
+    if (t.group.stopped) return "T";
+    const p = this.parked.get(t);
+    return p && !p.ready ? "S" : "R";
+  }
+
   /** Wake `t` from its sleep for a signal; false when it was not sleeping. */
   interrupt(t: Task): boolean {
     const p = this.parked.get(t);

@@ -291,7 +291,7 @@ function status(t: Task): string {
   const group = t.group;
   const vm = vmKb(t);
   const rows: Array<[string, string | number]> = [
-    ["Name", comm(t)], ["Umask", fsOf(t).umask.toString(8).padStart(4, "0")], ["State", "R (running)"],
+    ["Name", comm(t)], ["Umask", fsOf(t).umask.toString(8).padStart(4, "0")], ["State", STATE_NAMES[stateOf(t)]],
     ["Tgid", t.pid], ["Ngid", 0], ["Pid", t.tid], ["PPid", t.ppid], ["TracerPid", 0],
     ["Uid", `${p.uid}\t${p.euid}\t${p.euid}\t${p.euid}`], ["Gid", `${p.gid}\t${p.egid}\t${p.egid}\t${p.egid}`],
     ["FDSize", Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, ...t.fds.fds().map((f) => f + 1)))))], ["Groups", ""],
@@ -314,6 +314,13 @@ function ticksSince(start: bigint): number {
   return Math.floor(Number(process.hrtime.bigint() - start) / (1e9 / USER_HZ));
 }
 
+/** The scheduler's view of `t`, or running when it has none (a task outside a sandbox). */
+function stateOf(t: Task): "R" | "S" | "T" | "Z" {
+  return t.kernel?.sched?.stateOf(t) ?? "R";
+}
+
+const STATE_NAMES = { R: "R (running)", S: "S (sleeping)", T: "T (stopped)", Z: "Z (zombie)" } as const;
+
 function procStat(t: Task): string {
   const { ign, cgt } = sigSets(t);
   const maps = t.mm.mappings();
@@ -321,7 +328,7 @@ function procStat(t: Task): string {
   const stack = maps.find((v) => v.name === "[stack]");
   const cpu = ticksSince(t.startTime);
   const fields: Array<number | string | bigint> = [
-    t.pid, `(${comm(t)})`, "R", t.ppid, t.group?.pgid ?? t.pid, t.group?.sid ?? t.pid, 0, -1, 4194560,
+    t.pid, `(${comm(t)})`, stateOf(t), t.ppid, t.group?.pgid ?? t.pid, t.group?.sid ?? t.pid, 0, -1, 4194560,
     0, 0, 0, 0, cpu, 0, 0, 0, 20, 0, t.group?.threads?.size ?? 1, 0, 0,
     vmKb(t) * 1024, Math.ceil(vmKb(t) / 4), "18446744073709551615",
     maps[0]?.start ?? 0, maps[0]?.end ?? 0, stack ? stack.end - 8 : 0, 0, 0,
