@@ -22,6 +22,7 @@ import * as stat from "./stat";
 import * as time from "./time";
 import * as wait from "./wait";
 import * as tls from "./tls";
+import * as mqueue from "./mqueue";
 import * as inotify from "./inotify";
 import * as splice from "./splice";
 import * as xattr from "./xattr";
@@ -55,6 +56,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...time,
   ...wait,
   ...tls,
+  ...mqueue,
   ...inotify,
   ...splice,
   ...xattr,
