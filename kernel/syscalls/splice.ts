@@ -11,7 +11,8 @@ import { Block, type FileDescription, O_APPEND, O_NONBLOCK, POLLIN, POLLOUT, POL
 import { Pipe, PipeFile, sendSigpipe, type PipeBuffer } from "../pipe";
 import type { Task } from "../task";
 import { FifoFile } from "../vfs/fifo";
-import { DirFile, isPathFile, RegularFile } from "../vfs/file";
+import { isPathFile, RegularFile } from "../vfs/file";
+import { S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK } from "../vfs/types";
 
 const SPLICE_F_MOVE = 1, SPLICE_F_NONBLOCK = 2, SPLICE_F_MORE = 4, SPLICE_F_GIFT = 8;
 const SPLICE_F_ALL = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
@@ -137,6 +138,16 @@ function linkPipe(t: Task, ip: Pipe, op: Pipe, len: number, nonblock: boolean): 
   return done;
 }
 
+/**
+ * Whether the file has f_op->splice_read / splice_write: regular files,
+ * sockets, pipes and character devices do; directories and anonymous-inode
+ * files (eventfd, epoll, inotify: no file type in their mode) do not.
+ */
+function canSplice(f: FileDescription): boolean {
+  const type = f.stat().mode & S_IFMT;
+  return type === S_IFREG || type === S_IFSOCK || type === S_IFCHR || type === S_IFIFO;
+}
+
 /** FMODE_PREAD / FMODE_PWRITE: a file with positions (stream files are opened without them). */
 const positioned = (f: FileDescription): f is RegularFile => f instanceof RegularFile;
 
@@ -149,7 +160,7 @@ function fileToPipe(t: Task, f: FileDescription, op: Pipe, offset: number | unde
   const retry = () => fileToPipe(t, f, op, offset, len, nonblock, done);
   const wait = outputReady(t, op, nonblock, retry);
   if (wait !== undefined) return wait;
-  if (f instanceof DirFile) return EINVAL;
+  if (!canSplice(f)) return EINVAL;
   const want = Math.min(len, MAX_RW_COUNT, freeSlots(op) * PAGE_SIZE);
   if (offset !== undefined && offset < 0) return EINVAL;
   const pos = offset ?? (positioned(f) ? f.pos : 0);
@@ -205,6 +216,7 @@ export const splice: Handler = (t, a) => {
     if (offOut !== undefined && !positioned(out)) return EINVAL;
     if (out.flags & O_APPEND) return EINVAL;
     if (offOut !== undefined && offOut < 0) return EINVAL;
+    if (!canSplice(out)) return EINVAL;
     if (inp.flags & O_NONBLOCK) flags |= SPLICE_F_NONBLOCK;
     return pipeToFile(t, ip, out, offOut, len, (flags & SPLICE_F_NONBLOCK) !== 0,
       (_n, off) => { if (off !== undefined) t.mm.setU64(offOutPtr, BigInt(off)); });
