@@ -15,6 +15,7 @@ import { attachNet, type NetOptions } from "./kernel/net/setup";
 import { FIRST_PID, INIT_PID, Kernel } from "./kernel/kernel";
 import { ThreadGroup } from "./kernel/process";
 import { Scheduler } from "./kernel/sched";
+import { signalTimersArmed } from "./kernel/posix-timers";
 import { EngineMachine } from "./machine";
 import { defaultRlimits } from "./kernel/rlimits";
 import { BufferInputFile, HostFdFile, SinkFile } from "./kernel/stdio";
@@ -196,7 +197,8 @@ export class Sandbox {
       };
       let timedOut = false;
       // A lone busy task must still be stoppable by --timeout and by its own interval timers.
-      sched.alwaysSlice = () => o.timeout !== undefined || [...kernel.processes.groups.values()].some((g) => g.realTimer);
+      sched.alwaysSlice = () =>
+        o.timeout !== undefined || [...kernel.processes.groups.values()].some((g) => g.realTimer) || signalTimersArmed();
       const timer = o.timeout ? setTimeout(() => {
         timedOut = true;
         for (const g of kernel.processes.groups.values()) sched.killGroup(g, { signal: 9, core: false });

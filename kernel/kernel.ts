@@ -14,6 +14,7 @@ import {
 import { WaitQueue } from "./waitqueue";
 import { leaveAddressSpace } from "./writeback";
 import { afterExec } from "./capability";
+import { releaseTimers } from "./posix-timers";
 import { exitSem } from "./ipc/sem";
 import type { AddressSpace } from "./memory";
 import { ProcessTable, ThreadGroup } from "./process";
@@ -109,6 +110,7 @@ export class Kernel {
     t.robustList = 0;
     t.group.vforkDone?.wake();
     t.group.vforkDone = undefined;
+    releaseTimers(t.group);
   }
 
   /** CLONE_CHILD_CLEARTID: zero the tid word and wake one futex waiter, as mm_release does. */
@@ -128,6 +130,7 @@ export class Kernel {
     this.onExit?.(g, status);
     g.exit = status;
     if (g.realTimer) clearTimeout(g.realTimer.timer);
+    releaseTimers(g);
     leaveAddressSpace(last);
     exitSem(last);
     g.vforkDone?.wake();

@@ -47,6 +47,10 @@ export interface PendingSignal {
   errno?: number;
   syscall?: number;
   arch?: number;
+  /** A POSIX timer's signal (SI_TIMER): si_timerid, si_overrun, and si_value from its sigevent. */
+  timerid?: number;
+  overrun?: number;
+  value?: bigint;
 }
 
 /** What a signal does when nobody handles it (kernel/signal.c sig_kernel_*). */
@@ -113,6 +117,11 @@ export function encodeSiginfo(s: PendingSignal, wordSize: 4 | 8): Uint8Array {
       d.setInt32(u + wordSize, s.syscall, true);
       d.setUint32(u + wordSize + 4, s.arch ?? 0, true);
     }
+  } else if (s.timerid !== undefined) {
+    d.setInt32(u, s.timerid, true);
+    d.setInt32(u + 4, s.overrun ?? 0, true);
+    if (wordSize === 8) d.setBigUint64(u + 8, s.value ?? 0n, true);
+    else d.setUint32(u + 8, Number(BigInt.asUintN(32, s.value ?? 0n)), true);
   } else {
     d.setInt32(u, s.pid ?? 0, true);
     d.setUint32(u + 4, s.uid ?? 0, true);

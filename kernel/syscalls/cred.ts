@@ -26,6 +26,9 @@ function setresuidImpl(t: Task, r: number, e: number, s: number): SysRet {
   const allowed = (v: number) => v === KEEP || canSetuid(t) || v === p.uid || v === p.euid || v === suid(t);
   if (![r, e, s].every(allowed)) return EPERM;
   const old = { uid: p.uid, euid: p.euid, suid: suid(t) };
+  // __sys_setresuid returns early when nothing would change; otherwise the fsuid follows the euid again.
+  const noop = r === KEEP || r === p.uid, fsKept = e === KEEP || (e === p.euid && e === (p.fsuid ?? p.euid));
+  if (!(noop && fsKept && (s === KEEP || s === suid(t)))) p.fsuid = undefined;
   if (r !== KEEP) p.uid = r;
   if (e !== KEEP) p.euid = e;
   if (s !== KEEP) p.suid = s;
@@ -37,6 +40,9 @@ function setresgidImpl(t: Task, r: number, e: number, s: number): SysRet {
   const p = t.proc;
   const allowed = (v: number) => v === KEEP || canSetgid(t) || v === p.gid || v === p.egid || v === sgid(t);
   if (![r, e, s].every(allowed)) return EPERM;
+  // __sys_setresgid returns early when nothing would change; otherwise the fsgid follows the egid again.
+  const noop = r === KEEP || r === p.gid, fsKept = e === KEEP || (e === p.egid && e === (p.fsgid ?? p.egid));
+  if (!(noop && fsKept && (s === KEEP || s === sgid(t)))) p.fsgid = undefined;
   if (r !== KEEP) p.gid = r;
   if (e !== KEEP) p.egid = e;
   if (s !== KEEP) p.sgid = s;

@@ -17,9 +17,12 @@ import * as path from "./path";
 import * as pipe from "./pipe";
 import * as poll from "./poll";
 import * as signal from "./signal";
+import * as signalfd from "./signalfd";
 import * as sched from "./sched";
 import * as stat from "./stat";
+import * as sysmisc from "./sysmisc";
 import * as time from "./time";
+import * as timers from "./timers";
 import * as wait from "./wait";
 import * as tls from "./tls";
 import * as mqueue from "./mqueue";
@@ -51,9 +54,12 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...pipe,
   ...pollByName,
   ...signal,
+  ...signalfd,
   ...sched,
   ...stat,
+  ...sysmisc,
   ...time,
+  ...timers,
   ...wait,
   ...tls,
   ...mqueue,

@@ -163,8 +163,14 @@ const sigtimedwait = (wide: boolean): Handler => (t, a) => {
   const wait = (): SysRet => {
     const r = take();
     if (r !== EAGAIN) return r;
-    if (ms !== undefined && Date.now() - started >= ms) return EAGAIN;
-    return new Block(t.kernel.signalArrival(t.group), wait);
+    if (ms === undefined) return new Block(t.kernel.signalArrival(t.group), wait);
+    const left = ms - (Date.now() - started);
+    if (left <= 0) return EAGAIN;
+    // The timeout must end the wait even when no signal comes.
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<void>((r) => (timer = setTimeout(r, Math.ceil(left))));
+    const done = () => clearTimeout(timer);
+    return new Block(Promise.race([t.kernel.signalArrival(t.group), expiry]), () => (done(), wait()), done);
   };
   return wait();
 };

@@ -3,46 +3,10 @@ import type { Handler } from "../abi";
 import { EINVAL } from "../errno";
 import { Block, type SysRet } from "../file";
 import type { Task } from "../task";
-
-/** Clock ids, include/uapi/linux/time.h. */
-const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
-  CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7,
-  CLOCK_REALTIME_ALARM = 8, CLOCK_BOOTTIME_ALARM = 9, CLOCK_TAI = 11;
-const TIMER_ABSTIME = 1;
-
-/** Nanoseconds on `clock`, or undefined for a clock Linux does not have. */
-function now(t: Task, clock: number): bigint | undefined {
-  switch (clock) {
-    case CLOCK_REALTIME: case CLOCK_REALTIME_COARSE: case CLOCK_REALTIME_ALARM:
-      return BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
-    case CLOCK_TAI:
-      return BigInt(Date.now() + 37000) * 1000000n;
-    case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE:
-    case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM:
-      return process.hrtime.bigint();
-    case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
-      return process.hrtime.bigint() - t.startTime;
-    default:
-      return undefined;
-  }
-}
-
-/** A timespec of the given width: the arch's native long, or 64-bit for the *_time64 calls. */
-function putTimespec(t: Task, p: number, ns: bigint, wide: boolean): void {
-  const sec = ns / 1000000000n, nsec = ns % 1000000000n;
-  if (wide || t.arch.wordSize === 8) {
-    t.mm.setU64(p, sec);
-    t.mm.setU64(p + 8, nsec);
-  } else {
-    t.mm.setU32(p, Number(BigInt.asUintN(32, sec)));
-    t.mm.setU32(p + 4, Number(nsec));
-  }
-}
-
-function getTimespec(t: Task, p: number, wide: boolean): [bigint, bigint] {
-  if (wide || t.arch.wordSize === 8) return [BigInt.asIntN(64, t.mm.u64(p)), BigInt.asIntN(64, t.mm.u64(p + 8))];
-  return [BigInt(t.mm.i32(p)), BigInt(t.mm.i32(p + 4))];
-}
+import {
+  clockNow as now, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_REALTIME_COARSE, CLOCK_THREAD_CPUTIME_ID, getTimespec,
+  putTimespec, TIMER_ABSTIME,
+} from "../clock";
 
 const gettime = (wide: boolean): Handler => (t, a) => {
   const ns = now(t, a.int(0));
