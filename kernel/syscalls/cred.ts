@@ -26,6 +26,8 @@ function setresuidImpl(t: Task, r: number, e: number, s: number): SysRet {
   const allowed = (v: number) => v === KEEP || canSetuid(t) || v === p.uid || v === p.euid || v === suid(t);
   if (![r, e, s].every(allowed)) return EPERM;
   const old = { uid: p.uid, euid: p.euid, suid: suid(t) };
+  // Pin the sets first: until set they follow the euid, and afterSetuid must start from the ones held before the change.
+  p.caps = caps(p);
   // __sys_setresuid returns early when nothing would change; otherwise the fsuid follows the euid again.
   const noop = r === KEEP || r === p.uid, fsKept = e === KEEP || (e === p.euid && e === (p.fsuid ?? p.euid));
   if (!(noop && fsKept && (s === KEEP || s === suid(t)))) p.fsuid = undefined;

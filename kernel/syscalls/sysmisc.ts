@@ -18,7 +18,8 @@ const INVALID_ID = 0xffffffff;
 
 /** The machine /proc/meminfo describes: 4 GiB, half of it free, no swap. */
 const TOTAL_RAM_PAGES = (4 * 1024 * 1024 * 1024) / PAGE_SIZE;
-const bootTime = Date.now();
+/** /proc/uptime's clock: the sandbox counts as booted a second before its first process. */
+const bootTime = Date.now() - 1000;
 
 /**
  * Implements sysinfo(2). Memory is counted in pages and turned into bytes
