@@ -268,7 +268,7 @@ export class EngineMachine implements CloneMachine {
     }
     // The CPU may have been replaced (execve) or the task ended: either way this run is over.
     // A busy task also hands the event loop a turn now and then (timers, host I/O, Ctrl-C).
-    const over = t.exit !== undefined || t.group.exiting !== undefined || this.cpuReplaced || t.reschedule ||
+    const over = t.exit !== undefined || t.group.exiting !== undefined || this.cpuReplaced || t.reschedule || p.cpu.mustStop ||
       ((++this.sinceYield & 1023) === 0 && Date.now() - this.lastYield > YIELD_MS);
     t.reschedule = false;
     io[IO_ACTION] = over ? ACTION_SET_RET | ACTION_STOP : ACTION_SET_RET;

@@ -306,6 +306,21 @@ export class UnicornCpu {
   setMmr(id: number, base: number, limit: number): void { addon.mmrWrite(this.h, id, base, limit); }
 
   private preemptible = false;
+  /** A register write held until the CPU has stopped (see setRegAfterStop). */
+  private afterStop: { id: number; value: number | bigint } | undefined;
+
+  /**
+   * Write register `id` once this run has stopped, and make it stop. Writing the
+   * PC from inside a hook makes Unicorn 2.0.1 restart there and drop a stop
+   * request (quit_request clears stop_request), so a signal pending after
+   * sigreturn would wait for the next stop; held until the stop, it cannot.
+   */
+  setRegAfterStop(id: number, value: number | bigint): void {
+    this.afterStop = { id, value };
+  }
+
+  /** Whether a held register write is waiting for this run to stop. */
+  get mustStop(): boolean { return this.afterStop !== undefined; }
 
   /**
    * Run from `pc` until the kernel asks to stop, a fault, or `sliceUs`
@@ -320,6 +335,10 @@ export class UnicornCpu {
       for (const r of this.regions) if (r.prot & PROT_X) addon.removeCache(this.h, r.start, r.end);
     }
     const why = addon.run(this.h, pc, sliceUs);
+    if (this.afterStop) {
+      addon.regWrite(this.h, this.afterStop.id, this.afterStop.value);
+      this.afterStop = undefined;
+    }
     if (why === 0) return { kind: "requested" };
     const s = addon.lastStop(this.h);
     if (why === 1) {

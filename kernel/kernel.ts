@@ -7,7 +7,7 @@
 import type { ArchOps, SyscallArgs } from "./abi";
 import { EINTR } from "./errno";
 import {
-  bit, CLD_DUMPED, CLD_EXITED, CLD_KILLED, defaultAction, dequeue, encodeSiginfo, isOnStack, SA_NOCLDWAIT, SA_NODEFER,
+  bit, CLD_DUMPED, SIGRTMIN, CLD_EXITED, CLD_KILLED, defaultAction, dequeue, encodeSiginfo, isOnStack, SA_NOCLDWAIT, SA_NODEFER,
   SA_NOCLDSTOP, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SI_USER, SIG_DFL, SIG_IGN, SIGCHLD, SIGCONT, SIGKILL, UNBLOCKABLE,
   CLD_CONTINUED, CLD_STOPPED, type PendingSignal,
 } from "./signal";
@@ -181,6 +181,8 @@ export class Kernel {
       this.traceDiscarded(t, info);
       return;
     }
+    // A standard signal already pending is not queued twice (kernel/signal.c legacy_queue).
+    if (info.sig < SIGRTMIN && t.signals.pending.some((s) => s.sig === info.sig)) return;
     t.signals.pending.push(info);
     this.arrivals.get(t.group)?.wake();
     this.notify(t, info.sig);
@@ -236,6 +238,7 @@ export class Kernel {
       this.traceDiscarded(threads[0], info);
       return;
     }
+    if (info.sig < SIGRTMIN && g.signals.pending.some((s) => s.sig === info.sig)) return;
     g.signals.pending.push(info);
     this.arrivals.get(g)?.wake();
     const taker = threads.find((t) => !(t.sigmask & bit(info.sig)));

@@ -69,7 +69,7 @@ export function arm64Signals(cpu: UnicornCpu, mm: AddressSpace, sigtramp: () => 
       regs.forEach((r, i) => cpu.setReg(XREG(i), r));
       cpu.setReg(R.SP, sp);
       cpu.setReg(R.NZCV, pstate & 0xf0000000n);
-      cpu.setReg(R.PC, pc);
+      cpu.setRegAfterStop(R.PC, pc);
       return { mask, ret: regs[0] };
     },
   };

@@ -52,7 +52,7 @@ export const x64: ArchImpl = {
       cloneBackwards: false,
       sigactionSize: 32,
       writeStat: (m, addr, st) => writeStatX64(m, addr, st),
-      ...x64Signals(cpu, mm, 2),
+      ...x64Signals(cpu, mm),
       archPrctl(code, addr) {
         switch (code) {
           case ARCH_SET_FS:

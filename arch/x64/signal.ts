@@ -18,7 +18,7 @@ const FIX_EFLAGS = 0x40dd5, DF = 0x400, TF = 0x100, RF = 0x10000;
 const RED_ZONE = 128, SS_ONSTACK = 1, SS_DISABLE = 2;
 const USER_CS = 0x33, USER_DS = 0x2b;
 
-export function x64Signals(cpu: UnicornCpu, mm: AddressSpace, hookPcLag: number) {
+export function x64Signals(cpu: UnicornCpu, mm: AddressSpace) {
   const saved = new SavedContexts(cpu);
   return {
     setupSignalFrame(d: SignalDelivery): boolean {
@@ -66,10 +66,10 @@ export function x64Signals(cpu: UnicornCpu, mm: AddressSpace, hookPcLag: number)
       }
       const oldFlags = cpu.reg(R.RFLAGS);
       saved.restore(frame);
-      GREGS.forEach((r, i) => cpu.setReg(R[r], regs[i]));
+      // RIP waits for the stop: written inside the hook it would cancel the stop that delivers the next signal.
+      GREGS.forEach((r, i) => { if (r !== "RIP") cpu.setReg(R[r], regs[i]); });
       cpu.setReg(R.RFLAGS, (oldFlags & ~BigInt(FIX_EFLAGS)) | (flags & BigInt(FIX_EFLAGS)));
-      // We are inside the syscall hook: Unicorn adds the syscall's length to RIP when it returns.
-      cpu.setReg(R.RIP, regs[GREGS.indexOf("RIP")] - BigInt(hookPcLag));
+      cpu.setRegAfterStop(R.RIP, regs[GREGS.indexOf("RIP")]);
       return { mask, ret: regs[GREGS.indexOf("RAX")] };
     },
   };

@@ -97,7 +97,7 @@ export function x86Signals(cpu: UnicornCpu, mm: AddressSpace) {
       saved.restore(frame);
       GREGS.forEach((r, i) => cpu.setReg(R[r], regs[i]));
       cpu.setReg(R.EFLAGS, ((oldFlags & ~FIX_EFLAGS) | (flags & FIX_EFLAGS)) >>> 0);
-      cpu.setReg(R.EIP, eip);
+      cpu.setRegAfterStop(R.EIP, eip);
       return { mask, ret: regs[GREGS.indexOf("EAX")] };
     },
   };
