@@ -55,28 +55,35 @@ export const getcpu: Handler = (t, a) => {
   return 0;
 };
 
-/**
- * Implements setfsuid(2): the old fsuid whatever happens; the new one must be
- * one of the caller's ids unless it has CAP_SETUID. Linux: __sys_setfsuid.
- */
-export const setfsuid: Handler = (t, a) => {
-  const p = t.proc, uid = a.uint(0), old = p.fsuid ?? p.euid;
+/** __sys_setfsuid: the old fsuid whatever happens; the new one must be one of the caller's ids unless it has CAP_SETUID. */
+function doSetfsuid(t: Task, uid: number): number {
+  const p = t.proc, old = p.fsuid ?? p.euid;
   if (uid === INVALID_ID) return old;
   const own = [p.uid, p.euid, p.suid ?? p.uid, old].includes(uid);
   if (own || capable(p, CAP_SETUID)) p.fsuid = uid;
   return old;
-};
+}
 
-/** Implements setfsgid(2). Linux: __sys_setfsgid. */
-export const setfsgid: Handler = (t, a) => {
-  const p = t.proc, gid = a.uint(0), old = p.fsgid ?? p.egid;
+/** __sys_setfsgid. */
+function doSetfsgid(t: Task, gid: number): number {
+  const p = t.proc, old = p.fsgid ?? p.egid;
   if (gid === INVALID_ID) return old;
   const own = [p.gid, p.egid, p.sgid ?? p.gid, old].includes(gid);
   if (own || capable(p, CAP_SETGID)) p.fsgid = gid;
   return old;
-};
-// i386 has 16-bit-id calls under the plain names and the 32-bit ones with a "32" suffix (as in cred.ts).
-export const setfsuid32 = setfsuid, setfsgid32 = setfsgid;
+}
+
+/** kernel/uid16.c: i386's plain calls take a 16-bit id, (u16)-1 meaning -1; the old id comes back whole. */
+const low2high = (id: number): number => (id === 0xffff ? INVALID_ID : id);
+const isI386 = (t: Task): boolean => t.arch.name === "i386";
+
+/** Implements setfsuid(2): 32-bit ids, but a 16-bit one under this name on i386 (setfsuid16). */
+export const setfsuid: Handler = (t, a) => doSetfsuid(t, isI386(t) ? low2high(a.uint(0) & 0xffff) : a.uint(0));
+/** Implements setfsgid(2), 16-bit on i386 like setfsuid. */
+export const setfsgid: Handler = (t, a) => doSetfsgid(t, isI386(t) ? low2high(a.uint(0) & 0xffff) : a.uint(0));
+/** i386's 32-bit forms. */
+export const setfsuid32: Handler = (t, a) => doSetfsuid(t, a.uint(0));
+export const setfsgid32: Handler = (t, a) => doSetfsgid(t, a.uint(0));
 
 /** mlock flags, include/uapi/asm-generic/mman-common.h and mman.h. */
 const MLOCK_ONFAULT = 1, MCL_CURRENT = 1, MCL_FUTURE = 2, MCL_ONFAULT = 4;
