@@ -26,9 +26,9 @@ export function fsOf(t: Task): FsContext {
   return t.proc.vfs ??= defaultContext();
 }
 
-/** The filesystem ids of the caller (fsuid follows euid in syscage). */
+/** The filesystem ids of the caller: fsuid and fsgid, which follow euid and egid until setfsuid/setfsgid set them. */
 export function credOf(t: Task): Cred {
-  return { uid: t.proc.euid, gid: t.proc.egid };
+  return { uid: t.proc.fsuid ?? t.proc.euid, gid: t.proc.fsgid ?? t.proc.egid };
 }
 
 /**
