@@ -26,7 +26,9 @@ export class PosixTimer {
   constructor(
     readonly id: number,
     readonly clock: number,
-    /** The task whose clock a CPU-time timer reads, and who sends SIGEV_THREAD_ID signals to itself. */
+    /** The task whose CPU time a CPU-time timer counts (else the creator). */
+    readonly clockTask: Task,
+    /** The creator: its process gets the signals. */
     readonly owner: Task,
     readonly notify: number,
     readonly signo: number,

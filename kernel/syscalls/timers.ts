@@ -100,7 +100,7 @@ export const timer_create: Handler = (t, a) => {
   const id = tab.next;
   t.mm.setU32(idp, id);
   tab.next++;
-  tab.timers.set(id, new PosixTimer(id, clock.clock, clock.owner, notify, signo, value, target));
+  tab.timers.set(id, new PosixTimer(id, clock.clock, clock.owner, t, notify, signo, value, target));
   return 0;
 };
 
@@ -115,7 +115,7 @@ const timerSettime = (wide: boolean): Handler => (t, a) => {
   const p = lookup(t, id);
   if (!p) return EINVAL;
   const old = current(p.timer);
-  arm(p.owner, p.timer, p.clock, (flags & TIMER_ABSTIME) !== 0, spec);
+  arm(p.clockTask, p.timer, p.clock, (flags & TIMER_ABSTIME) !== 0, spec);
   // Off the CPU after this call, so the scheduler gives a busy task slices from now on (Scheduler.alwaysSlice).
   if (p.notify !== SIGEV_NONE) t.reschedule = true;
   if (op) writeItimerspec(t, op, wide, old);
