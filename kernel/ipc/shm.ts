@@ -37,6 +37,8 @@ export class ShmSegment {
   lpid = 0;
   constructor(readonly perm: IpcPerm, readonly size: number, readonly cpid: number) {}
   get pages(): number { return Math.ceil(this.size / PAGE_SIZE); }
+  /** Resident pages: every page once the memory exists (it was attached); nothing is ever swapped. */
+  get rssPages(): number { return this.mem ? this.pages : 0; }
 }
 
 /** The address spaces of the sandbox's live processes, each once (a vfork child shares its parent's). */
@@ -51,7 +53,7 @@ function addressSpaces(t: Task): Set<AddressSpace> {
 }
 
 /** shm_nattch: every address space counts each distinct attach of the segment it still maps. */
-function nattch(t: Task, seg: ShmSegment): number {
+export function nattch(t: Task, seg: ShmSegment): number {
   let n = 0;
   for (const mm of addressSpaces(t)) {
     n += new Set(mm.mappings().filter((v) => v.sysv?.segment === seg).map((v) => v.sysv)).size;
@@ -67,7 +69,7 @@ function destroy(ns: IpcNamespace, seg: ShmSegment): void {
 }
 
 /** shm_may_destroy, run before each call: segments marked SHM_DEST that nothing maps any more go. */
-function reap(t: Task, ns: IpcNamespace): void {
+export function reap(t: Task, ns: IpcNamespace): void {
   for (const seg of ns.shm.all()) if (seg.perm.mode & SHM_DEST && nattch(t, seg) === 0) destroy(ns, seg);
 }
 
@@ -164,8 +166,7 @@ export function doShmctl(t: Task, shmid: number, cmd: number, buf: number, v: Ve
       t.mm.write(buf, shminfoBytes(t, { max: ns.shmMax, min: SHMMIN, mni: ns.shmMni, seg: SHMSEG, all: ns.shmAll }, v));
       return Math.max(ns.shm.maxIdx(), 0);
     case SHM_INFO: {
-      // Resident pages are those of segments whose memory exists (attached at least once); nothing is swapped.
-      const rss = ns.shm.all().reduce((n, s) => n + (s.mem ? s.pages : 0), 0);
+      const rss = ns.shm.all().reduce((n, s) => n + s.rssPages, 0);
       t.mm.write(buf, shmInfoBytes(t, { used: ns.shm.inUse, tot: ns.shmTot, rss }));
       return Math.max(ns.shm.maxIdx(), 0);
     }

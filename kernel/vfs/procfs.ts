@@ -17,6 +17,7 @@ import { Dentry, Filesystem, Inode, PROC_SUPER_MAGIC, type OpenResult, type Stat
 import { fsOf, pathOf, resolve } from "./namei";
 import { ExeImage, ReadOnlySynthFile, SynthDir, SynthFile, SynthLink, type Maker, type Render, type Store } from "./synth";
 import { sysctls, type Sysctl } from "./sysctl";
+import { SYSVIPC_FILES } from "../ipc/proc";
 import { openFlagsToGuest, text, major, minor } from "./types";
 
 const UNAME_RELEASE = "6.1.0-syscage";
@@ -77,6 +78,8 @@ export class ProcFs extends Filesystem {
     m.set("stat", this.file("stat", 0o444, systemStat));
     m.set("config.gz", this.file("config.gz", 0o444, (tt) => kconfigGz(tt.arch.name)));
     m.set("sys", this.sysDir(""));
+    m.set("sysvipc", this.dir("sysvipc", 0o555, () => new Map(SYSVIPC_FILES.map(([name, render]) =>
+      [name, this.file(`sysvipc/${name}`, 0o444, render)]))));
     return m;
   }
 
