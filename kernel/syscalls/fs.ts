@@ -4,7 +4,7 @@
  * stat.ts; the stat of an open descriptor is there too.
  */
 import type { Handler, SyscallArgs } from "../abi";
-import { Errno, EBADF, EBUSY, EINVAL, EOPNOTSUPP, EPERM } from "../errno";
+import { Errno, EBADF, EBUSY, EINVAL, EOPNOTSUPP, EPERM, ESPIPE } from "../errno";
 import { FifoFile } from "../vfs/fifo";
 import { Pipe, PipeFile } from "../pipe";
 import { isPathFile, RegularFile } from "../vfs/file";
@@ -36,6 +36,19 @@ function readableFile(t: Task, fd: number): FileDescription | Errno {
 function writableFile(t: Task, fd: number): FileDescription | Errno {
   const f = fileOf(t, fd);
   return f instanceof Errno || f.writable ? f : EBADF;
+}
+
+/**
+ * The open file at `fd` for a positioned read or write (ksys_pread64, do_preadv...):
+ * EBADF for no descriptor, then ESPIPE for a pipe or socket (no FMODE_PREAD/PWRITE),
+ * then EBADF for the wrong access mode.
+ */
+function positionedFile(t: Task, fd: number, write: boolean): FileDescription | Errno {
+  const f = fileOf(t, fd);
+  if (f instanceof Errno) return f;
+  const type = f.stat().mode & 0o170000;
+  if (type === 0o010000 || type === 0o140000) return ESPIPE;
+  return (write ? f.writable : f.readable) ? f : EBADF;
 }
 
 /** Deliver bytes a read produced to guest memory, or EFAULT (the bytes are lost, as in Linux). */
@@ -134,20 +147,20 @@ export const writev: Handler = (t, a) => {
 
 /** Implements pread64(2); i386 passes the offset as a register pair. */
 export const pread64: Handler = (t, a) => {
-  const f = readableFile(t, a.int(0));
-  if (f instanceof Errno) return f;
   const off = a.pair64(3);
   if (off < 0n) return EINVAL;
+  const f = positionedFile(t, a.int(0), false);
+  if (f instanceof Errno) return f;
   const count = Math.min(a.ulong(2), MAX_RW_COUNT);
   return deliver(t, a.ptr(1), f.pread(t, count, Number(off)));
 };
 
 /** Implements pwrite64(2). */
 export const pwrite64: Handler = (t, a) => {
-  const f = writableFile(t, a.int(0));
-  if (f instanceof Errno) return f;
   const off = a.pair64(3);
   if (off < 0n) return EINVAL;
+  const f = positionedFile(t, a.int(0), true);
+  if (f instanceof Errno) return f;
   const count = Math.min(a.ulong(2), MAX_RW_COUNT);
   return f.pwrite(t, t.mm.read(a.ptr(1), count), Number(off));
 };
@@ -158,22 +171,22 @@ function vecOffset(a: SyscallArgs, i: number): number {
 }
 
 function doPreadv(t: Task, a: SyscallArgs, offset: number): SysRet {
-  const f = readableFile(t, a.int(0));
+  if (offset === -1) return readv(t, a);
+  if (offset < 0) return EINVAL;
+  const f = positionedFile(t, a.int(0), false);
   if (f instanceof Errno) return f;
   const iov = iovecs(t, a, 1, 2);
   if (iov instanceof Errno) return iov;
   const total = Math.min(iov.reduce((s, [, l]) => s + l, 0), MAX_RW_COUNT);
-  if (offset === -1) return readv(t, a);
-  if (offset < 0) return EINVAL;
   const r = f.pread(t, total, offset);
   return r instanceof Errno ? r : scatterInto(t, iov, r);
 }
 
 function doPwritev(t: Task, a: SyscallArgs, offset: number): SysRet {
-  const f = writableFile(t, a.int(0));
-  if (f instanceof Errno) return f;
   if (offset === -1) return writev(t, a);
   if (offset < 0) return EINVAL;
+  const f = positionedFile(t, a.int(0), true);
+  if (f instanceof Errno) return f;
   const iov = iovecs(t, a, 1, 2);
   if (iov instanceof Errno) return iov;
   const data = Buffer.concat(iov.map(([base, len]) => t.mm.read(base, len)));
