@@ -12,6 +12,15 @@ export const TIMER_ABSTIME = 1;
 export const NSEC_PER_SEC = 1_000_000_000n;
 
 /**
+ * The realtime clock runs at the monotonic clock's pace from where the host's
+ * wall clock stood at start: readings never step back, so an absolute timer
+ * armed from one (timer_settime, clock_nanosleep) waits no longer than asked.
+ */
+const REALTIME_OFFSET = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+/** TAI is ahead of UTC by the leap seconds so far. */
+const TAI_OFFSET = 37n * NSEC_PER_SEC;
+
+/**
  * Nanoseconds on `clock`, or undefined for a clock Linux does not have. The
  * CPU-time clocks count wall time since the task started: syscage keeps no
  * per-task CPU accounting, and wall time bounds CPU time from above.
@@ -19,9 +28,9 @@ export const NSEC_PER_SEC = 1_000_000_000n;
 export function clockNow(t: Task, clock: number): bigint | undefined {
   switch (clock) {
     case CLOCK_REALTIME: case CLOCK_REALTIME_COARSE: case CLOCK_REALTIME_ALARM:
-      return BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
+      return process.hrtime.bigint() + REALTIME_OFFSET;
     case CLOCK_TAI:
-      return BigInt(Date.now() + 37000) * 1000000n;
+      return process.hrtime.bigint() + REALTIME_OFFSET + TAI_OFFSET;
     case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE:
     case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM:
       return process.hrtime.bigint();
