@@ -14,6 +14,7 @@ import {
 import { WaitQueue } from "./waitqueue";
 import { leaveAddressSpace } from "./writeback";
 import { afterExec } from "./capability";
+import { closedBy } from "./vfs/locks";
 import { releaseTimers } from "./posix-timers";
 import { exitSem } from "./ipc/sem";
 import type { AddressSpace } from "./memory";
@@ -134,6 +135,8 @@ export class Kernel {
     leaveAddressSpace(last);
     exitSem(last);
     g.vforkDone?.wake();
+    // The process's record locks go with it (exit_files closes every descriptor: locks_remove_posix).
+    for (const fd of last.fds.fds()) closedBy(last.fds.get(fd)!, last.proc);
     // Closing the descriptors is what gives pipe readers their EOF and peers their hang-up.
     last.fds.closeAll();
     // Orphans go to init, which reaps them as soon as they are zombies.

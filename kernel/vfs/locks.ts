@@ -72,12 +72,53 @@ export function setRecordLock(f: FileDescription, want: RecordLock, wait: boolea
     if (!wait) return EAGAIN;
     // One process holding a conflicting POSIX lock would wait for itself only through another process.
     if (want.pid !== -1 && conflict(f, want)?.pid === want.pid) return EDEADLK;
-    return new Block(locks.changed.wait(), () => setRecordLock(f, want, wait));
+    if (want.pid !== -1 && deadlocks(f, want)) return EDEADLK;
+    waiting.set(want.owner, { f, want });
+    const retry = (): 0 | Errno | Block => {
+      waiting.delete(want.owner);
+      return setRecordLock(f, want, wait);
+    };
+    return new Block(locks.changed.wait(), retry, () => waiting.delete(want.owner));
   }
-  locks.records = cut(locks.records, want.owner, want.start, want.end);
-  if (want.type !== F_UNLCK) locks.records.push(want);
+  locks.records = sorted(cut(locks.records, want.owner, want.start, want.end), want.type !== F_UNLCK ? want : undefined);
   locks.changed.wake();
   return 0;
+}
+
+/** What each POSIX lock owner sleeping in F_SETLKW waits for. */
+const waiting = new Map<object, { f: FileDescription; want: RecordLock }>();
+
+/** The deadlock walk (fs/locks.c posix_locks_deadlock): does the owner in the way wait, through others, for `want`'s owner? */
+function deadlocks(f: FileDescription, want: RecordLock): boolean {
+  let blocker = conflict(f, want);
+  // Linux gives up after MAX_DEADLK_ITERATIONS steps.
+  for (let i = 0; blocker && i < 10; i++) {
+    if (blocker.owner === want.owner) return true;
+    const next = waiting.get(blocker.owner);
+    blocker = next && conflict(next.f, next.want);
+  }
+  return false;
+}
+
+/**
+ * The inode's locks in Linux's list order (posix_lock_inode): grouped by owner,
+ * owners in the order they first locked, each owner's locks by start, merged.
+ * F_GETLK reports the first conflicting lock in this order.
+ */
+function sorted(records: RecordLock[], add: RecordLock | undefined): RecordLock[] {
+  const all = add ? [...records, add] : records;
+  const rank = new Map<object, number>();
+  for (const l of all) if (!rank.has(l.owner)) rank.set(l.owner, rank.size);
+  all.sort((a, b) => rank.get(a.owner)! - rank.get(b.owner)! || a.start - b.start);
+  // An owner's adjacent or overlapping locks of one type become one, as Linux merges them.
+  const out: RecordLock[] = [];
+  for (const l of all) {
+    const last = out[out.length - 1];
+    if (last && last.owner === l.owner && last.type === l.type && l.start <= last.end + 1) {
+      out[out.length - 1] = { ...last, end: Math.max(last.end, l.end) };
+    } else out.push(l);
+  }
+  return out;
 }
 
 /** The process closed a descriptor of this file: all its POSIX locks on it go (Linux: locks_remove_posix). */
