@@ -269,7 +269,8 @@ export class Kernel {
 
   /** Make `t` act on a deliverable signal soon: wake it from a sleep, or stop it after its current syscall. */
   private notify(t: Task, sig: number): void {
-    if (t.sigmask & bit(sig)) return;
+    // A signal rt_sigtimedwait waits for is taken by that call (its arrival wakes it), not delivered.
+    if (t.sigmask & bit(sig) || (t.signals.awaited ?? 0n) & bit(sig)) return;
     t.reschedule = true;
     this.sched.interrupt(t);
   }

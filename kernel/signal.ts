@@ -143,6 +143,8 @@ export class ThreadSignals {
   discarded: PendingSignal[] = [];
   /** A sleeping syscall a signal cut short: restarted or left as EINTR when the signal is delivered. */
   interrupted: { nr: number; args: SyscallArgs; name: string } | undefined;
+  /** The set rt_sigtimedwait sleeps for: those signals end its wait instead of interrupting it. */
+  awaited: bigint | undefined;
 }
 
 /** Pending signals of a whole process (kill), shared by its threads. */

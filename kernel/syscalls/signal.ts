@@ -88,7 +88,8 @@ function checkSig(sig: number): boolean {
 export const kill: Handler = (t, a) => {
   const pid = a.int(0), sig = a.int(1);
   if (!checkSig(sig)) return EINVAL;
-  const groups = [...t.kernel.processes.groups.values()].filter((g) => !g.exit);
+  // A zombie is still there to be signalled (kill succeeds); the signal just does nothing.
+  const groups = [...t.kernel.processes.groups.values()];
   let targets: ThreadGroup[];
   if (pid > 0) targets = groups.filter((g) => g.pid === pid);
   else if (pid === 0) targets = groups.filter((g) => g.pgid === t.group.pgid);
@@ -97,7 +98,7 @@ export const kill: Handler = (t, a) => {
   if (targets.length === 0) return ESRCH;
   if (sig === 0) return 0;
   const info: PendingSignal = { sig, code: SI_USER, pid: t.group.pid, uid: t.proc.uid };
-  for (const g of targets) t.kernel.signalGroup(g, info);
+  for (const g of targets) if (!g.exit) t.kernel.signalGroup(g, info);
   return 0;
 };
 
@@ -158,19 +159,21 @@ const sigtimedwait = (wide: boolean): Handler => (t, a) => {
   };
   const now = take();
   if (now !== EAGAIN || ms === 0) return now;
-  // The signals in `set` are blocked while we wait, so they queue instead of interrupting; poll them.
+  // While it sleeps, a signal of `set` wakes the call, which takes it (blocked or not: do_sigtimedwait
+  // unblocks them for the sleep and dequeues before any handler could run); other signals interrupt it.
   const started = Date.now();
   const wait = (): SysRet => {
     const r = take();
-    if (r !== EAGAIN) return r;
-    if (ms === undefined) return new Block(t.kernel.signalArrival(t.group), wait);
-    const left = ms - (Date.now() - started);
-    if (left <= 0) return EAGAIN;
+    if (r !== EAGAIN) return (t.signals.awaited = undefined, r);
+    const left = ms === undefined ? Infinity : ms - (Date.now() - started);
+    if (left <= 0) return (t.signals.awaited = undefined, EAGAIN);
+    t.signals.awaited = set;
     // The timeout must end the wait even when no signal comes.
     let timer: NodeJS.Timeout | undefined;
-    const expiry = new Promise<void>((r) => (timer = setTimeout(r, Math.ceil(left))));
+    const expiry = left === Infinity ? new Promise<void>(() => undefined) : new Promise<void>((r) => (timer = setTimeout(r, Math.ceil(left))));
     const done = () => clearTimeout(timer);
-    return new Block(Promise.race([t.kernel.signalArrival(t.group), expiry]), () => (done(), wait()), done);
+    return new Block(Promise.race([t.kernel.signalArrival(t.group), expiry]), () => (done(), wait()),
+      () => (done(), t.signals.awaited = undefined));
   };
   return wait();
 };
