@@ -6,12 +6,14 @@ import { ThreadGroup } from "../process";
 import { Task } from "../task";
 import { WaitQueue } from "../waitqueue";
 import { holdMappedFiles } from "../writeback";
+import { PROT_WRITE } from "../memory";
+import { reservePidfd } from "../pidfd";
 
 /** Clone flags, include/uapi/linux/sched.h. */
 const CSIGNAL = 0xff, CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800,
   CLONE_PIDFD = 0x1000, CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000,
   CLONE_NEWNS = 0x20000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
-  CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x1000000;
+  CLONE_CHILD_CLEARTID = 0x200000, CLONE_DETACHED = 0x400000, CLONE_CHILD_SETTID = 0x1000000;
 /** Namespace flags: a sandbox is already its own namespace, and nested ones are not offered. */
 const CLONE_NEWALL = 0x20000 | 0x2000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
 const SIGCHLD = 17;
@@ -23,16 +25,31 @@ interface CloneRequest {
   parentTid: number;
   childTid: number;
   tls: number;
+  /** Where CLONE_PIDFD stores the new pidfd: clone's parent_tid, clone3's own field. */
+  pidfd: number;
 }
 
 function doClone(t: Task, req: CloneRequest): SysRet {
   const { flags } = req;
+  // kernel_clone: the pidfd and the parent's tid cannot share one word.
+  if (flags & CLONE_PIDFD && flags & CLONE_PARENT_SETTID && req.pidfd === req.parentTid) return EINVAL;
   // copy_process's consistency rules.
   if ((flags & (CLONE_NEWNS | CLONE_FS)) === (CLONE_NEWNS | CLONE_FS)) return EINVAL;
   if (flags & CLONE_THREAD && !(flags & CLONE_SIGHAND)) return EINVAL;
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return EINVAL;
+  if (flags & CLONE_PIDFD && flags & (CLONE_DETACHED | CLONE_THREAD)) return EINVAL;
   if (flags & CLONE_NEWALL) return EPERM;
-  if (flags & CLONE_PIDFD) return EINVAL;
+  // copy_process takes the pidfd and stores it before the child exists: EMFILE or EFAULT means no child.
+  const pidfd = flags & CLONE_PIDFD ? reservePidfd(t) : undefined;
+  if (pidfd instanceof Errno) return pidfd;
+  if (pidfd) {
+    try {
+      t.mm.check(req.pidfd, 4, PROT_WRITE);
+    } catch (e) {
+      t.fds.close(pidfd.fd);
+      throw e;
+    }
+  }
 
   const kernel = t.kernel;
   const tid = kernel.processes.allocPid();
@@ -43,7 +60,10 @@ function doClone(t: Task, req: CloneRequest): SysRet {
   } else {
     // The CPU first: when the host has no room for it, nothing else has been shared or counted yet.
     const forked = flags & CLONE_VM ? undefined : kernel.machine.forkProcess(t);
-    if (forked instanceof Errno) return forked;
+    if (forked instanceof Errno) {
+      if (pidfd) t.fds.close(pidfd.fd);
+      return forked;
+    }
     const parentGroup = flags & CLONE_PARENT ? t.group.parent : t.group;
     const g = new ThreadGroup(tid, parentGroup, t.group.pgid, t.group.sid);
     g.exitSignal = req.exitSignal;
@@ -67,6 +87,10 @@ function doClone(t: Task, req: CloneRequest): SysRet {
   child.sighand = flags & CLONE_SIGHAND ? t.sighand : t.sighand.clone();
   kernel.machine.prepareChild(t, child, req.stack, flags & CLONE_SETTLS ? req.tls : undefined);
 
+  if (pidfd) {
+    pidfd.file.attach(t, child.group);
+    t.mm.setU32(req.pidfd, pidfd.fd);
+  }
   if (flags & CLONE_PARENT_SETTID) t.mm.setU32(req.parentTid, tid);
   if (flags & CLONE_CHILD_SETTID) child.mm.setU32(req.childTid, tid);
   if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = req.childTid;
@@ -85,7 +109,7 @@ export const clone: Handler = (t, a) => {
   const backwards = t.arch.cloneBackwards;
   return doClone(t, {
     flags: flags & ~CSIGNAL, exitSignal: flags & CSIGNAL, stack: a.ptr(1), parentTid: a.ptr(2),
-    tls: backwards ? a.ptr(3) : a.ptr(4), childTid: backwards ? a.ptr(4) : a.ptr(3),
+    tls: backwards ? a.ptr(3) : a.ptr(4), childTid: backwards ? a.ptr(4) : a.ptr(3), pidfd: a.ptr(2),
   });
 };
 
@@ -105,15 +129,18 @@ export const clone3: Handler = (t, a) => {
   if (flags >= 2 ** 32 || exitSignal > 64 || flags & CSIGNAL) return EINVAL;
   if ((stack === 0) !== (stackSize === 0)) return EINVAL;
   if (size > 72 && u(9) !== 0) return EPERM; // set_tid needs CAP_SYS_ADMIN over a pid namespace we do not offer
-  return doClone(t, { flags, exitSignal, stack: stack ? stack + stackSize : 0, parentTid: u(3), childTid: u(2), tls: u(7) });
+  return doClone(t, {
+    flags, exitSignal, stack: stack ? stack + stackSize : 0, parentTid: u(3), childTid: u(2), tls: u(7), pidfd: u(1),
+  });
 };
 
 /** Implements fork(2). */
-export const fork: Handler = (t) => doClone(t, { flags: 0, exitSignal: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 });
+export const fork: Handler = (t) =>
+  doClone(t, { flags: 0, exitSignal: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0, pidfd: 0 });
 
 /** Implements vfork(2): the parent waits until the child execs or exits. */
 export const vfork: Handler = (t) =>
-  doClone(t, { flags: CLONE_VM | CLONE_VFORK, exitSignal: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 });
+  doClone(t, { flags: CLONE_VM | CLONE_VFORK, exitSignal: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0, pidfd: 0 });
 
 /** Implements exit(2): ends the calling thread; the last thread's code is the process's. */
 export const exit: Handler = (t, a) => {

@@ -152,3 +152,80 @@ const futexImpl = (wide: boolean): Handler => (t, a) => {
 
 export const futex = futexImpl(false);
 export const futex_time64 = futexImpl(true);
+
+/** futex_waitv(2) limits and flags (include/uapi/linux/futex.h): FUTEX_32 is the only size 6.1 knows. */
+const FUTEX_WAITV_MAX = 128, FUTEX_32 = 2, FUTEX2_VALID_MASK = FUTEX_32 | FUTEX_PRIVATE_FLAG;
+/** struct futex_waitv: u64 val, u64 uaddr, u32 flags, u32 __reserved. */
+const FUTEX_WAITV_SIZE = 24;
+const CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1;
+
+/**
+ * Implements futex_waitv(2): sleep on up to 128 futexes at once until one is
+ * woken, returning its index. Linux: kernel/futex/syscalls.c, waitwake.c
+ * futex_wait_multiple_setup (every value is compared before any waiter queues).
+ */
+export const futex_waitv: Handler = (t, a) => {
+  const waiters = a.ptr(0), n = a.uint(1), flags = a.uint(2), tp = a.ptr(3), clock = a.int(4);
+  if (flags) return EINVAL;
+  if (!n || n > FUTEX_WAITV_MAX || !waiters) return EINVAL;
+  let ms: number | undefined;
+  if (tp) {
+    if (clock !== CLOCK_REALTIME && clock !== CLOCK_MONOTONIC) return EINVAL;
+    // An absolute __kernel_timespec on every arch, as FUTEX_WAIT_BITSET takes it.
+    const r = timeoutMs(t, tp, true, true, clock === CLOCK_REALTIME);
+    if (r === EINVAL) return EINVAL;
+    ms = r as number;
+  }
+  const vec: { uaddr: number; val: number; priv: boolean }[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = waiters + i * FUTEX_WAITV_SIZE;
+    const raw = t.mm.read(p, FUTEX_WAITV_SIZE);
+    const d = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const wflags = d.getUint32(16, true);
+    if (wflags & ~FUTEX2_VALID_MASK || d.getUint32(20, true) !== 0) return EINVAL;
+    if (!(wflags & FUTEX_32)) return EINVAL;
+    vec.push({ val: d.getUint32(0, true), uaddr: Number(d.getBigUint64(8, true)), priv: (wflags & FUTEX_PRIVATE_FLAG) !== 0 });
+  }
+  // get_futex_key for each, then each value read and compared; a mismatch anywhere is EAGAIN.
+  const keys: FutexKey[] = [];
+  for (const w of vec) {
+    if (w.uaddr % 4 !== 0) return EINVAL;
+    keys.push(keyOf(t, w.uaddr, w.priv));
+  }
+  for (const w of vec) if (t.mm.u32(w.uaddr) !== w.val) return EAGAIN;
+  let woken = -1;
+  let timer: NodeJS.Timeout | undefined;
+  const entries: FutexWaiter[] = [];
+  const unqueue = () => {
+    keys.forEach((k, i) => {
+      const q = k.space.get(k.key);
+      const at = q ? q.indexOf(entries[i]) : -1;
+      if (at >= 0) q!.splice(at, 1);
+      if (q && q.length === 0) k.space.delete(k.key);
+    });
+  };
+  const done = new Promise<void>((resolve) => {
+    keys.forEach((k, i) => {
+      const w: FutexWaiter = {
+        bitset: FUTEX_BITSET_MATCH_ANY,
+        wake: () => {
+          // The first wake wins; the other queues forget this sleeper at once so no later wake counts it.
+          woken = i;
+          if (timer) clearTimeout(timer);
+          unqueue();
+          resolve();
+        },
+      };
+      entries.push(w);
+      queue(k).push(w);
+    });
+    if (ms !== undefined) {
+      timer = setTimeout(() => { unqueue(); resolve(); }, ms);
+    }
+  });
+  const cancel = () => {
+    if (timer) clearTimeout(timer);
+    unqueue();
+  };
+  return new Block(done, () => (woken >= 0 ? woken : ETIMEDOUT), cancel);
+};

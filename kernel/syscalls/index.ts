@@ -26,6 +26,8 @@ import * as timers from "./timers";
 import * as wait from "./wait";
 import * as tls from "./tls";
 import * as mqueue from "./mqueue";
+import * as misc from "./misc";
+import * as pidfd from "./pidfd";
 import * as inotify from "./inotify";
 import * as splice from "./splice";
 import * as xattr from "./xattr";
@@ -63,6 +65,8 @@ export const handlers: Readonly<Record<string, Handler>> = {
   ...wait,
   ...tls,
   ...mqueue,
+  ...misc,
+  ...pidfd,
   ...inotify,
   ...splice,
   ...xattr,

@@ -8,7 +8,7 @@
  * (kernel/syscalls/index.ts spreads these first).
  */
 import type { Handler } from "../abi";
-import { ENOSYS, EPERM, type Errno } from "../errno";
+import { ENOSYS, EOPNOTSUPP, EPERM, type Errno } from "../errno";
 
 export interface Refusal { errno: Errno; why: string }
 
@@ -36,6 +36,13 @@ const table: Array<[string[], Errno, string]> = [
   [["ptrace"], EPERM, "refused as under Yama's ptrace_scope 3: syscage offers no tracer"],
   [["add_key", "request_key", "keyctl", "userfaultfd"], EPERM, "refused as Docker's default seccomp profile refuses it (not in its allow list)"],
   [["open_by_handle_at"], EPERM, docker("CAP_DAC_READ_SEARCH")],
+  [["io_setup", "io_submit", "io_getevents", "io_pgetevents", "io_pgetevents_time64", "io_cancel", "io_destroy"], ENOSYS,
+    "CONFIG_AIO is not set (sys_ni_syscall)"],
+  [["io_uring_setup", "io_uring_enter", "io_uring_register"], ENOSYS, "CONFIG_IO_URING is not set (sys_ni_syscall)"],
+  [["modify_ldt"], ENOSYS, "CONFIG_MODIFY_LDT_SYSCALL is not set (sys_ni_syscall)"],
+  [["memfd_secret"], ENOSYS, "CONFIG_SECRETMEM=y, but 6.1 leaves secretmem off unless booted with secretmem.enable=1 (mm/secretmem.c)"],
+  [["landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self"], EOPNOTSUPP,
+    "CONFIG_SECURITY_LANDLOCK=y, but landlock is not in the boot-time LSM list, so it is not initialized (security/landlock/syscalls.c)"],
 ];
 
 export const refusals: Readonly<Record<string, Refusal>> = Object.fromEntries(
