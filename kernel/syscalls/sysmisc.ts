@@ -32,7 +32,7 @@ export const sysinfo: Handler = (t, a) => {
   const unit = fits ? 1 : PAGE_SIZE, scale = fits ? PAGE_SIZE : 1;
   const b = new Uint8Array(w === 8 ? 112 : 64), d = new DataView(b.buffer);
   const put = (i: number, v: number) => (w === 8 ? d.setBigUint64(8 * i, BigInt(v), true) : d.setUint32(4 * i, v, true));
-  put(0, Math.floor((Date.now() - bootTime) / 1000)); // uptime; loads[3] stay 0
+  put(0, Math.ceil((Date.now() - bootTime) / 1000)); // uptime, rounded up as do_sysinfo does; loads[3] stay 0
   put(4, TOTAL_RAM_PAGES * scale); // totalram
   put(5, (TOTAL_RAM_PAGES / 2) * scale); // freeram; sharedram, bufferram, totalswap, freeswap stay 0
   d.setUint16(10 * w, Math.min(0xffff, t.kernel.processes.tasks.size), true); // procs
@@ -100,6 +100,11 @@ function lockedPages(mm: AddressSpace): Set<number> {
   if (!set) locks.set(mm, (set = new Set()));
   for (const page of set) if (!mm.find(page)) set.delete(page);
   return set;
+}
+
+/** /proc/PID/status's VmLck: the locked memory of an address space, in KiB. */
+export function lockedKb(mm: AddressSpace): number {
+  return (lockedPages(mm).size * PAGE_SIZE) / 1024;
 }
 
 const memlockLimit = (t: Task): bigint => t.proc.rlimits.get(RLIMIT_MEMLOCK)?.[0] ?? 0n;
