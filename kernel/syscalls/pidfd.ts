@@ -6,6 +6,8 @@ import { PidFile } from "../pidfd";
 import type { ThreadGroup } from "../process";
 import { NSIG, SI_TKILL, SI_USER, type PendingSignal } from "../signal";
 import type { Task } from "../task";
+import { DirFile } from "../vfs/file";
+import { ProcFs } from "../vfs/procfs";
 
 /** PIDFD_NONBLOCK is O_NONBLOCK (include/uapi/linux/pidfd.h). */
 const PIDFD_NONBLOCK = O_NONBLOCK;
@@ -15,6 +17,21 @@ function pidfdGroup(t: Task, fd: number): ThreadGroup | Errno {
   const f = t.fds.get(fd);
   if (!(f instanceof PidFile) || !f.group) return EBADF;
   return f.group;
+}
+
+/**
+ * What pidfd_send_signal accepts (pidfd_to_pid): a pidfd, or an open /proc/PID
+ * directory (tgid_pidfd_to_pid) — not /proc/PID/task/TID. A process that is
+ * gone is ESRCH when the signal is sent.
+ */
+function signalTarget(t: Task, fd: number): ThreadGroup | Errno | "gone" {
+  const f = t.fds.get(fd);
+  if (f instanceof DirFile && f.path.d.inode.fs instanceof ProcFs) {
+    const d = f.path.d;
+    if (d.parent?.parent !== undefined || !/^[1-9][0-9]*$/.test(d.name)) return EBADF;
+    return t.kernel.processes.groups.get(Number(d.name)) ?? "gone";
+  }
+  return pidfdGroup(t, fd);
 }
 
 /** Implements pidfd_open(2). Linux: kernel/pid.c pidfd_open, pidfd_create. */
@@ -45,19 +62,19 @@ function readSiginfo(t: Task, p: number): PendingSignal {
 export const pidfd_send_signal: Handler = (t, a) => {
   const sig = a.int(1), infop = a.ptr(2), flags = a.uint(3);
   if (flags) return EINVAL;
-  const g = pidfdGroup(t, a.int(0));
+  const g = signalTarget(t, a.int(0));
   if (g instanceof Errno) return g;
   let info: PendingSignal;
   if (infop) {
     info = readSiginfo(t, infop);
     if (info.sig !== sig) return EINVAL;
     // Only a process signalling itself may pass kernel-reserved codes (si_code >= 0) or SI_TKILL.
-    if (t.tid !== g.pid && (info.code >= 0 || info.code === SI_TKILL)) return EPERM;
+    if (t.tid !== (g === "gone" ? 0 : g.pid) && (info.code >= 0 || info.code === SI_TKILL)) return EPERM;
   } else {
     info = { sig, code: SI_USER, pid: t.group.pid, uid: t.proc.uid };
   }
   // kill_pid_info: a reaped process is gone (ESRCH) before the signal is looked at; a zombie takes it and ignores it.
-  if (g.reaped) return ESRCH;
+  if (g === "gone" || g.reaped) return ESRCH;
   // check_kill_permission's valid_signal: an unsigned comparison, so negative numbers fail too.
   if (sig < 0 || sig > NSIG) return EINVAL;
   if (sig !== 0) t.kernel.signalGroup(g, info);
