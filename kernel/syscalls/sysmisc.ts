@@ -8,7 +8,8 @@ import type { Handler } from "../abi";
 import { capable, CAP_SETGID, CAP_SETUID } from "../capability";
 import { EFAULT, EINVAL, ENOMEM, EPERM, ESRCH } from "../errno";
 import type { SysRet } from "../file";
-import { type AddressSpace, PAGE_SIZE } from "../memory";
+import { PAGE_SIZE } from "../memory";
+import { lockedPages } from "../mlock";
 import { hasDeliverable, UNBLOCKABLE } from "../signal";
 import type { Task } from "../task";
 
@@ -88,24 +89,6 @@ export const setfsgid32: Handler = (t, a) => doSetfsgid(t, a.uint(0));
 /** mlock flags, include/uapi/asm-generic/mman-common.h and mman.h. */
 const MLOCK_ONFAULT = 1, MCL_CURRENT = 1, MCL_FUTURE = 2, MCL_ONFAULT = 4;
 
-/**
- * Locked pages per address space (the VM_LOCKED ranges): a forked child's
- * copy starts with none, as Linux does not inherit locks. Pages unmapped since
- * they were locked no longer count.
- */
-const locks = new WeakMap<AddressSpace, Set<number>>();
-
-function lockedPages(mm: AddressSpace): Set<number> {
-  let set = locks.get(mm);
-  if (!set) locks.set(mm, (set = new Set()));
-  for (const page of set) if (!mm.find(page)) set.delete(page);
-  return set;
-}
-
-/** /proc/PID/status's VmLck: the locked memory of an address space, in KiB. */
-export function lockedKb(mm: AddressSpace): number {
-  return (lockedPages(mm).size * PAGE_SIZE) / 1024;
-}
 
 const memlockLimit = (t: Task): bigint => t.proc.rlimits.get(RLIMIT_MEMLOCK)?.[0] ?? 0n;
 /** can_do_mlock. */

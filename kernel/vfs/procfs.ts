@@ -9,6 +9,7 @@ import { capHex, caps } from "../capability";
 import { EACCES, EINVAL, ENOENT, Errno } from "../errno";
 import { CAP_SYS_RESOURCE, capable } from "../capability";
 import { kconfigGz } from "./kconfig";
+import { lockedKb } from "../mlock";
 import { FileDescription, S_IFIFO, S_IFSOCK } from "../file";
 import { comm, type Task } from "../task";
 import { fdPath } from "./ops";
@@ -299,7 +300,8 @@ function status(t: Task): string {
     ["Uid", `${p.uid}\t${p.euid}\t${p.euid}\t${p.euid}`], ["Gid", `${p.gid}\t${p.egid}\t${p.egid}\t${p.egid}`],
     ["FDSize", Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, ...t.fds.fds().map((f) => f + 1)))))], ["Groups", ""],
     ["NStgid", t.pid], ["NSpid", t.tid], ["NSpgid", group?.pgid ?? t.pid], ["NSsid", group?.sid ?? t.pid],
-    ["VmPeak", `${vm} kB`], ["VmSize", `${vm} kB`], ["VmRSS", `${vm} kB`],
+    ["VmPeak", `${vm} kB`], ["VmSize", `${vm} kB`], ["VmLck", `${lockedKb(t.mm)} kB`], ["VmPin", "0 kB"],
+    ["VmHWM", `${vm} kB`], ["VmRSS", `${vm} kB`], ["VmSwap", "0 kB"],
     ["Threads", group?.threads?.size ?? 1], ["SigQ", "0/63474"], ["SigPnd", sigHex(0n)], ["ShdPnd", sigHex(0n)],
     ["SigBlk", sigHex(t.sigmask)], ["SigIgn", sigHex(ign)], ["SigCgt", sigHex(cgt)],
     ["CapInh", capHex(c.inheritable)], ["CapPrm", capHex(c.permitted)], ["CapEff", capHex(c.effective)],

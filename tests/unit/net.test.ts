@@ -859,10 +859,11 @@ describe("AF_UNIX bind", () => {
     expect(e.f.ret(net.bind, e.socket(AF_UNIX, SOCK_STREAM), e.sun(path, family), len)).toBe("EINVAL");
   });
 
-  test("without a VFS, filesystem paths give ENOENT and a warning", () => {
+  test("a task without a sandbox filesystem binds paths in the synthetic default root", () => {
     const e = new Env();
-    expect(e.f.ret(net.bind, e.socket(AF_UNIX, SOCK_STREAM), e.sun("/tmp/s"), 9)).toBe("ENOENT");
-    expect(e.warnings).toEqual(["syscage: binding AF_UNIX sockets to filesystem paths is not implemented"]);
+    expect(e.f.ret(net.bind, e.socket(AF_UNIX, SOCK_STREAM), e.sun("/tmp/s"), 9)).toBe(0);
+    expect(e.f.ret(net.bind, e.socket(AF_UNIX, SOCK_STREAM), e.sun("/tmp/s"), 9)).toBe("EADDRINUSE");
+    expect(e.warnings).toEqual([]);
   });
 });
 
