@@ -8,7 +8,7 @@
 import { capHex, caps } from "../capability";
 import { EACCES, EINVAL, ENOENT, Errno } from "../errno";
 import { CAP_SYS_RESOURCE, capable } from "../capability";
-import { kconfigGz } from "./kconfig";
+import { FILESYSTEMS, kconfigGz } from "./kconfig";
 import { lockedKb } from "../mlock";
 import { FileDescription, S_IFIFO, S_IFSOCK } from "../file";
 import { comm, type Task } from "../task";
@@ -75,7 +75,7 @@ export class ProcFs extends Filesystem {
     m.set("version", this.file("version", 0o444, () =>
       `Linux version ${UNAME_RELEASE} (syscage@syscage) (gcc, GNU ld) #1 SMP PREEMPT_DYNAMIC syscage\n`));
     m.set("filesystems", this.file("filesystems", 0o444, () =>
-      ["sysfs", "tmpfs", "devtmpfs", "proc", "devpts", "overlay"].map((f) => `nodev\t${f}\n`).join("")));
+      FILESYSTEMS.map((f) => `nodev\t${f}\n`).join("")));
     m.set("stat", this.file("stat", 0o444, systemStat));
     m.set("config.gz", this.file("config.gz", 0o444, (tt) => kconfigGz(tt.arch.name)));
     m.set("sys", this.sysDir(""));
