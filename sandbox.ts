@@ -198,7 +198,7 @@ export class Sandbox {
       let timedOut = false;
       // A lone busy task must still be stoppable by --timeout and by its own interval timers.
       sched.alwaysSlice = () =>
-        o.timeout !== undefined || [...kernel.processes.groups.values()].some((g) => g.realTimer) || signalTimersArmed();
+        o.timeout !== undefined || [...kernel.processes.groups.values()].some((g) => g.itimers.some(Boolean)) || signalTimersArmed();
       const timer = o.timeout ? setTimeout(() => {
         timedOut = true;
         for (const g of kernel.processes.groups.values()) sched.killGroup(g, { signal: 9, core: false });

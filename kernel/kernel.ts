@@ -130,7 +130,7 @@ export class Kernel {
   private groupExited(g: ThreadGroup, status: ExitStatus, last: Task): void {
     this.onExit?.(g, status);
     g.exit = status;
-    if (g.realTimer) clearTimeout(g.realTimer.timer);
+    for (const it of g.itimers) if (it) clearTimeout(it.timer);
     releaseTimers(g);
     leaveAddressSpace(last);
     exitSem(last);

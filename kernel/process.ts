@@ -21,8 +21,8 @@ export class ThreadGroup {
   readonly futexes = new Map<number | string, FutexWaiter[]>();
   /** Signals sent to the whole process (kill), taken by whichever thread can. */
   readonly signals = new GroupSignals();
-  /** ITIMER_REAL (alarm, setitimer): the pending host timer and its schedule. */
-  realTimer: { timer: NodeJS.Timeout; due: number; interval: number } | undefined;
+  /** The interval timers by ITIMER_* number (alarm, setitimer): each pending host timer and its schedule. */
+  readonly itimers: Array<{ timer: NodeJS.Timeout; due: number; interval: number } | undefined> = [];
   /** Set when the whole group has exited; the group is a zombie until its parent reaps it. */
   exit: ExitStatus | undefined;
   /** exit_group or a fatal signal in progress: every thread must stop. */

@@ -8,7 +8,7 @@ import { EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH } from "../errno";
 import { Block, type SysRet } from "../file";
 import type { ThreadGroup } from "../process";
 import {
-  bit, NSIG, readSigAction, SIG_IGN, SIGALRM, SIGKILL, SIGSTOP, SI_TKILL, SI_USER, UNBLOCKABLE,
+  bit, NSIG, readSigAction, SIG_IGN, SIGALRM, SIGKILL, SIGPROF, SIGVTALRM, SIGSTOP, SI_TKILL, SI_USER, UNBLOCKABLE,
   writeSigAction, encodeSiginfo, hasDeliverable, isOnStack, type PendingSignal,
 } from "../signal";
 import type { Task } from "../task";
@@ -223,29 +223,40 @@ export const sigaltstack: Handler = (t, a) => {
 
 const ITIMER_REAL = 0, ITIMER_VIRTUAL = 1, ITIMER_PROF = 2;
 
-/** Arm (or with 0 disarm) the process's ITIMER_REAL; returns the old one as [remaining ms, interval ms]. */
-function setRealTimer(t: Task, valueMs: number, intervalMs: number): [number, number] {
+/** The signal each interval timer raises. */
+const ITIMER_SIGNAL = [SIGALRM, SIGVTALRM, SIGPROF];
+
+/**
+ * Arm (or with 0 disarm) one of the process's interval timers; returns the old one as
+ * [remaining ms, interval ms]. syscage keeps no CPU-time accounting, so ITIMER_VIRTUAL and
+ * ITIMER_PROF count wall time, an upper bound of the CPU time they measure (as the CPU clocks do).
+ */
+function setItimer(t: Task, which: number, valueMs: number, intervalMs: number): [number, number] {
   const g = t.group;
-  const old: [number, number] = g.realTimer ? [Math.max(0, g.realTimer.due - Date.now()), g.realTimer.interval] : [0, 0];
-  if (g.realTimer) clearTimeout(g.realTimer.timer);
-  g.realTimer = undefined;
+  const cur = g.itimers[which];
+  const old: [number, number] = cur ? [Math.max(0, cur.due - Date.now()), cur.interval] : [0, 0];
+  if (cur) clearTimeout(cur.timer);
+  g.itimers[which] = undefined;
   if (valueMs > 0) {
     const fire = () => {
-      if (g.exit) return;
-      t.kernel.signalGroup(g, { sig: SIGALRM, code: 0x80 /* SI_KERNEL */ });
-      if (intervalMs > 0 && g.realTimer) {
-        g.realTimer.due = Date.now() + intervalMs;
-        g.realTimer.timer = setTimeout(fire, intervalMs);
-      } else g.realTimer = undefined;
+      const it = g.itimers[which];
+      if (g.exit || !it) return;
+      t.kernel.signalGroup(g, { sig: ITIMER_SIGNAL[which], code: 0x80 /* SI_KERNEL */ });
+      if (intervalMs > 0) {
+        it.due = Date.now() + intervalMs;
+        it.timer = setTimeout(fire, intervalMs);
+      } else g.itimers[which] = undefined;
     };
-    g.realTimer = { timer: setTimeout(fire, valueMs), due: Date.now() + valueMs, interval: intervalMs };
+    g.itimers[which] = { timer: setTimeout(fire, valueMs), due: Date.now() + valueMs, interval: intervalMs };
+    // The next run must be sliced, or a busy loop waiting for this timer's signal would never see it.
+    t.reschedule = true;
   }
   return old;
 }
 
 /** Implements alarm(2): the previous alarm's remaining seconds, rounded as Linux does. */
 export const alarm: Handler = (t, a) => {
-  const [left] = setRealTimer(t, a.uint(0) * 1000, 0);
+  const [left] = setItimer(t, ITIMER_REAL, a.uint(0) * 1000, 0);
   return left > 0 ? Math.max(1, Math.round(left / 1000)) : 0;
 };
 
@@ -266,17 +277,13 @@ function writeItimerval(t: Task, p: number, valueMs: number, intervalMs: number)
   t.mm.write(p, b);
 }
 
-/** Implements setitimer(2) for ITIMER_REAL; the CPU-time timers are accepted and never fire. */
+/** Implements setitimer(2). */
 export const setitimer: Handler = (t, a) => {
   const which = a.int(0), nv = a.ptr(1), ov = a.ptr(2);
   if (which !== ITIMER_REAL && which !== ITIMER_VIRTUAL && which !== ITIMER_PROF) return EINVAL;
   const v = nv ? readItimerval(t, nv) : ([0, 0] as [number, number]);
   if (!v) return EINVAL;
-  if (which !== ITIMER_REAL) {
-    if (ov) writeItimerval(t, ov, 0, 0);
-    return 0;
-  }
-  const [left, interval] = setRealTimer(t, v[0], v[1]);
+  const [left, interval] = setItimer(t, which, v[0], v[1]);
   if (ov) writeItimerval(t, ov, left, interval);
   return 0;
 };
@@ -285,7 +292,7 @@ export const setitimer: Handler = (t, a) => {
 export const getitimer: Handler = (t, a) => {
   const which = a.int(0);
   if (which !== ITIMER_REAL && which !== ITIMER_VIRTUAL && which !== ITIMER_PROF) return EINVAL;
-  const rt = which === ITIMER_REAL ? t.group.realTimer : undefined;
-  writeItimerval(t, a.ptr(1), rt ? Math.max(0, rt.due - Date.now()) : 0, rt?.interval ?? 0);
+  const it = t.group.itimers[which];
+  writeItimerval(t, a.ptr(1), it ? Math.max(0, it.due - Date.now()) : 0, it?.interval ?? 0);
   return 0;
 };
