@@ -4,6 +4,7 @@
  * stat.ts; the stat of an open descriptor is there too.
  */
 import type { Handler, SyscallArgs } from "../abi";
+import { capable, CAP_SYS_RESOURCE } from "../capability";
 import { Errno, EBADF, EBUSY, EINVAL, EOPNOTSUPP, EPERM, ESPIPE } from "../errno";
 import { FifoFile } from "../vfs/fifo";
 import { Pipe, PipeFile } from "../pipe";
@@ -380,9 +381,10 @@ function pipeOf(f: FileDescription): Pipe | undefined {
 function setPipeSize(t: Task, f: FileDescription, size: number): SysRet {
   const pipe = pipeOf(f);
   if (!pipe) return EBADF;
-  if (size > PIPE_MAX_SIZE && t.proc.euid !== 0) return EPERM;
   if (size > 2 ** 31) return EINVAL;
   const pages = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(size / PAGE_SIZE))));
+  // Growing past fs.pipe-max-size takes CAP_SYS_RESOURCE.
+  if (pages > pipe.maxUsage && size > PIPE_MAX_SIZE && !capable(t.proc, CAP_SYS_RESOURCE)) return EPERM;
   if (pipe.buffered > pages * PAGE_SIZE) return EBUSY;
   pipe.maxUsage = pages;
   return pages * PAGE_SIZE;
