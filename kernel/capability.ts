@@ -9,7 +9,7 @@ import type { ProcessInfo } from "./task";
 /** CAP_LAST_CAP in Linux 6.1 (CAP_CHECKPOINT_RESTORE). */
 export const CAP_LAST_CAP = 40;
 export const CAP_VALID_MASK = (1n << BigInt(CAP_LAST_CAP + 1)) - 1n;
-export const CAP_SETGID = 6, CAP_SETUID = 7, CAP_SETPCAP = 8, CAP_SYS_RESOURCE = 24;
+export const CAP_KILL = 5, CAP_SETGID = 6, CAP_SETUID = 7, CAP_SETPCAP = 8, CAP_SYS_RESOURCE = 24;
 
 /** The five sets of a process (include/linux/cred.h): bounding limits what execve may grant, ambient what it keeps. */
 export interface CapSets { effective: bigint; permitted: bigint; inheritable: bigint; bounding: bigint; ambient: bigint }

@@ -8,7 +8,7 @@ import { E2BIG, EACCES, EFAULT, EINVAL, ELOOP, ENOENT, ENOEXEC, Errno } from "..
 import { Block, type SysRet } from "../file";
 import { openPath, lookupAt } from "../vfs/ops";
 import { credOf, pathOf, permission } from "../vfs/namei";
-import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, MAY_EXEC, O_RDONLY, S_IFMT, S_IFREG } from "../vfs/types";
+import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, MAY_EXEC, O_RDONLY, S_IFLNK, S_IFMT, S_IFREG } from "../vfs/types";
 import type { Task } from "../task";
 import type { VfsPath } from "../vfs/inode";
 import { ExeImage } from "../vfs/synth";
@@ -43,6 +43,8 @@ function readExecutable(t: Task, dirfd: number, path: string, flags: number): { 
   if (p instanceof Errno) return p;
   if (!("d" in p)) return EACCES;
   const inode = p.d.inode;
+  // AT_SYMLINK_NOFOLLOW on a symlink: the open with O_NOFOLLOW fails (do_open_execat).
+  if ((inode.mode & S_IFMT) === S_IFLNK) return ELOOP;
   if ((inode.mode & S_IFMT) !== S_IFREG) return EACCES;
   const denied = permission(credOf(t), inode, MAY_EXEC);
   if (denied) return denied;

@@ -7,12 +7,13 @@ import { VfsFile } from "../vfs/file";
 import { pathOf } from "../vfs/namei";
 import { writeBack } from "../writeback";
 import { cachedPages, rememberPages } from "../pagecache";
+import { lockedPages } from "../mlock";
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "../memory";
 import type { Task } from "../task";
 
 /** mmap flags, from include/uapi/asm-generic/mman-common.h (shared by the three arches). */
 const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03, MAP_TYPE = 0x0f;
-const MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_FIXED_NOREPLACE = 0x100000;
+const MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_LOCKED = 0x2000, MAP_FIXED_NOREPLACE = 0x100000;
 const PROT_SEM = 0x8, PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
 const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
 const MADV_DONTNEED = 4, MADV_REMOVE = 9, MADV_FREE = 8;
@@ -43,19 +44,22 @@ export const brk: Handler = (t, a) => {
 
 function doMmap(t: Task, addr: number, len: number, prot: number, flags: number, fd: number, offset: number): SysRet {
   const mm = t.mm;
-  const type = flags & MAP_TYPE;
-  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return EINVAL;
-  if (!validProt(prot)) return EINVAL;
-  if (len === 0 || !Number.isSafeInteger(len)) return EINVAL;
+  // Linux's order: the offset (the arch's sys_mmap), the descriptor (ksys_mmap_pgoff), then do_mmap's checks.
   if (offset % PAGE_SIZE !== 0) return EINVAL;
-  const size = pageUp(len);
-  if (size > mm.layout.windowSize) return ENOMEM;
-
   let file: FileDescription | undefined;
   let anonymous = (flags & MAP_ANONYMOUS) !== 0;
   if (!anonymous) {
     file = t.fds.get(fd);
     if (!file) return EBADF;
+  }
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return EINVAL;
+  if (!validProt(prot)) return EINVAL;
+  if (len === 0 || !Number.isSafeInteger(len)) return EINVAL;
+  const size = pageUp(len);
+  if (size > mm.layout.windowSize) return ENOMEM;
+
+  if (file) {
     if (!file.readable) return EACCES;
     const st = file.stat();
     // /dev/zero maps as anonymous memory, private or shared (drivers/char/mem.c mmap_zero).
@@ -80,17 +84,18 @@ function doMmap(t: Task, addr: number, len: number, prot: number, flags: number,
   const vprot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
   // /proc/self/maps names a file mapping by its path, and shared anonymous memory as Linux's shmem file does.
   const name = file instanceof VfsFile ? pathOf(t, file.path) ?? "" : type !== MAP_PRIVATE ? "/dev/zero (deleted)" : "";
+  // Where another process already maps these file pages MAP_SHARED, this mapping is the same memory.
+  const pages = type !== MAP_PRIVATE && file ? cachedPages(file, offset, size) : undefined;
   if (type === MAP_PRIVATE) mm.map(start, size, vprot, name);
   else {
     // A shared file mapping keeps its file description alive until its pages have gone back.
     if (file) refFile(file);
-    // Where another process already maps these file pages, this mapping is the same memory.
-    const pages = file && cachedPages(file, offset, size);
     mm.mapShared(start, size, vprot, name, file && { file, offset }, pages);
-    if (pages) return start;
-    if (file) rememberPages(file, mm, start, offset, size);
+    if (file && !pages) rememberPages(file, mm, start, offset, size);
   }
-  if (file) {
+  // MAP_LOCKED: the pages count as locked, as mlock would lock them (VmLck).
+  if (flags & MAP_LOCKED) for (let p = start; p < start + size; p += PAGE_SIZE) lockedPages(mm).add(p);
+  if (file && !pages) {
     const data = file.pread(t, len, offset);
     if (!(data instanceof Uint8Array)) {
       mm.unmap(start, size);

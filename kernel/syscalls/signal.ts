@@ -1,14 +1,15 @@
 /**
  * Signal syscalls: dispositions, masks, sending, waiting, the alternate stack,
- * returning from handlers, and ITIMER_REAL. Linux: kernel/signal.c,
+ * returning from handlers, and the interval timers. Linux: kernel/signal.c,
  * kernel/time/itimer.c. Delivery itself is Kernel.deliverSignals.
  */
 import type { Handler } from "../abi";
+import { capable, CAP_KILL } from "../capability";
 import { EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH } from "../errno";
 import { Block, type SysRet } from "../file";
 import type { ThreadGroup } from "../process";
 import {
-  bit, NSIG, readSigAction, SIG_IGN, SIGALRM, SIGKILL, SIGPROF, SIGVTALRM, SIGSTOP, SI_TKILL, SI_USER, UNBLOCKABLE,
+  bit, NSIG, readSigAction, SIG_IGN, SIGALRM, SIGCONT, SIGKILL, SIGPROF, SIGVTALRM, SIGSTOP, SI_TKILL, SI_USER, UNBLOCKABLE,
   writeSigAction, encodeSiginfo, hasDeliverable, isOnStack, type PendingSignal,
 } from "../signal";
 import type { Task } from "../task";
@@ -96,16 +97,34 @@ export const kill: Handler = (t, a) => {
   else if (pid === -1) targets = groups.filter((g) => g !== t.group);
   else targets = groups.filter((g) => g.pgid === -pid);
   if (targets.length === 0) return ESRCH;
+  // Of a group of targets, those the caller may not signal are left out; EPERM only when that is all of them.
+  const allowed = targets.filter((g) => mayKill(t, g, sig));
+  if (allowed.length === 0) return EPERM;
   if (sig === 0) return 0;
   const info: PendingSignal = { sig, code: SI_USER, pid: t.group.pid, uid: t.proc.uid };
-  for (const g of targets) if (!g.exit) t.kernel.signalGroup(g, info);
+  for (const g of allowed) if (!g.exit) t.kernel.signalGroup(g, info);
   return 0;
 };
+
+/**
+ * kernel/signal.c check_kill_permission: the sender's real or effective uid is the
+ * target's real or saved uid, or it has CAP_KILL; SIGCONT within a session is always allowed.
+ */
+function mayKill(t: Task, g: ThreadGroup, sig: number): boolean {
+  // A zombie's credentials are gone with its threads here; signalling it does nothing anyway.
+  const target = [...g.threads][0]?.proc;
+  if (!target || capable(t.proc, CAP_KILL)) return true;
+  if (sig === SIGCONT && g.sid === t.group.sid) return true;
+  const { uid, euid } = t.proc;
+  const tsuid = target.suid ?? target.uid;
+  return euid === tsuid || euid === target.uid || uid === tsuid || uid === target.uid;
+}
 
 function threadKill(t: Task, tgid: number, tid: number, sig: number): SysRet {
   if (!checkSig(sig) || tid <= 0) return EINVAL;
   const target = t.kernel.processes.tasks.get(tid);
   if (!target || target.exit || (tgid > 0 && target.group.pid !== tgid)) return ESRCH;
+  if (!mayKill(t, target.group, sig)) return EPERM;
   if (sig === 0) return 0;
   t.kernel.signalThread(target, { sig, code: SI_TKILL, pid: t.group.pid, uid: t.proc.uid });
   return 0;
