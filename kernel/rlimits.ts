@@ -1,8 +1,35 @@
-/** Resource limits: numbers and a fresh process's defaults. */
+/** Resource limits: numbers, a fresh process's defaults, and the file size limit. */
+import { EFBIG, type Errno } from "./errno";
+import type { Task } from "./task";
 
 /** RLIMIT_* numbers, include/uapi/asm-generic/resource.h. */
-export const RLIMIT_STACK = 3, RLIMIT_NOFILE = 7, RLIM_NLIMITS = 16;
+export const RLIMIT_FSIZE = 1, RLIMIT_STACK = 3, RLIMIT_NOFILE = 7, RLIM_NLIMITS = 16;
 export const RLIM_INFINITY = 0xffffffffffffffffn;
+
+/** SIGXFSZ, raised for a write or truncate past RLIMIT_FSIZE. */
+const SIGXFSZ = 25;
+
+/**
+ * RLIMIT_FSIZE for a write of `len` bytes at `pos` (mm/filemap.c generic_write_check_limits):
+ * how many bytes may be written, or EFBIG with SIGXFSZ when `pos` is already at the limit.
+ */
+export function fsizeAllows(t: Task, pos: number, len: number): number | Errno {
+  const limit = t.proc.rlimits.get(RLIMIT_FSIZE)?.[0] ?? RLIM_INFINITY;
+  if (limit === RLIM_INFINITY || len === 0) return len;
+  if (BigInt(pos) >= limit) {
+    t.kernel.sendSignal(t, SIGXFSZ);
+    return EFBIG;
+  }
+  return Math.min(len, Number(limit - BigInt(pos)));
+}
+
+/** RLIMIT_FSIZE for making a file `size` bytes long (fs/attr.c inode_newsize_ok). */
+export function fsizeAllowsSize(t: Task, size: number): 0 | Errno {
+  const limit = t.proc.rlimits.get(RLIMIT_FSIZE)?.[0] ?? RLIM_INFINITY;
+  if (limit === RLIM_INFINITY || BigInt(size) <= limit) return 0;
+  t.kernel.sendSignal(t, SIGXFSZ);
+  return EFBIG;
+}
 
 /** Linux's defaults for a fresh process (include/asm-generic/resource.h INIT_RLIMITS). */
 export function defaultRlimits(): Map<number, [bigint, bigint]> {

@@ -5,6 +5,7 @@
  */
 import type { Handler, SyscallArgs } from "../abi";
 import { capable, CAP_SYS_RESOURCE } from "../capability";
+import { fsizeAllowsSize } from "../rlimits";
 import { Errno, EBADF, EBUSY, EINVAL, EOPNOTSUPP, EPERM, ESPIPE } from "../errno";
 import { FifoFile } from "../vfs/fifo";
 import { Pipe, PipeFile } from "../pipe";
@@ -408,7 +409,8 @@ function doFtruncate(t: Task, fd: number, length: bigint): SysRet {
   if (length < 0n) return EINVAL;
   // Linux: a descriptor not open for writing is EINVAL here, not EBADF (fs/open.c do_sys_ftruncate).
   if (!f.writable) return EINVAL;
-  return f.truncate(Number(length));
+  const limited = fsizeAllowsSize(t, Number(length));
+  return limited || f.truncate(Number(length));
 }
 
 /** Implements ftruncate(2). */

@@ -9,6 +9,7 @@ import type { Task } from "../task";
 import type { Inode, VfsPath } from "./inode";
 import { accessed, modified, notifyClose, notifyOpen } from "../inotify";
 import { released } from "./locks";
+import { fsizeAllows } from "../rlimits";
 import { O_APPEND, O_PATH, type DirEntry } from "./types";
 
 /** FIONREAD, include/uapi/asm-generic/ioctls.h. */
@@ -71,10 +72,12 @@ export class RegularFile extends VfsFile {
     return accessed(this.path.d, r);
   }
 
-  override write(_t: Task, data: Uint8Array): number | Errno {
+  override write(t: Task, data: Uint8Array): number | Errno {
     if (this.flags & O_APPEND) this.pos = this.data.size();
     if (this.pos + data.length > MAX_OFFSET) return EINVAL;
-    const n = this.data.write(this.pos, data);
+    const allowed = fsizeAllows(t, this.pos, data.length);
+    if (typeof allowed !== "number") return allowed;
+    const n = this.data.write(this.pos, data.subarray(0, allowed));
     if (typeof n === "number") this.pos += n;
     return modified(this.path.d, n);
   }
@@ -84,8 +87,11 @@ export class RegularFile extends VfsFile {
   }
 
   /** Linux appends even here when the file is O_APPEND (see BUGS in pwrite(2)). */
-  override pwrite(_t: Task, data: Uint8Array, offset: number): number | Errno {
-    return modified(this.path.d, this.data.write(this.flags & O_APPEND ? this.data.size() : offset, data));
+  override pwrite(t: Task, data: Uint8Array, offset: number): number | Errno {
+    const at = this.flags & O_APPEND ? this.data.size() : offset;
+    const allowed = fsizeAllows(t, at, data.length);
+    if (typeof allowed !== "number") return allowed;
+    return modified(this.path.d, this.data.write(at, data.subarray(0, allowed)));
   }
 
   /** Implements lseek for a file without holes: SEEK_DATA finds data anywhere before EOF. */

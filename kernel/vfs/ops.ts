@@ -17,6 +17,7 @@ import {
   startAt, stickyDenies, type ParentWalk,
 } from "./namei";
 import { RENAME_EXCHANGE, RENAME_NOREPLACE } from "./tmpfs";
+import { fsizeAllowsSize } from "../rlimits";
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, MAXSYMLINKS, MAY_EXEC, MAY_READ, MAY_WRITE,
   O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_PATH,
@@ -539,6 +540,8 @@ export function truncatePath(t: Task, p: VfsPath, length: number): 0 | Errno {
   if (ro) return ro;
   const denied = permission(credOf(t), inode, MAY_WRITE);
   if (denied) return denied;
+  const limited = fsizeAllowsSize(t, length);
+  if (limited) return limited;
   return attrChanged(p.d, { size: length }, inode.setattr({ size: length }));
 }
 
