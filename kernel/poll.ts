@@ -117,7 +117,7 @@ export class EpollFile extends FileDescription {
       if (op === EPOLL_CTL_MOD) return EINVAL;
       if (op === EPOLL_CTL_ADD && (file instanceof EpollFile || events & ~EPOLLEXCLUSIVE_OK_BITS)) return EINVAL;
     }
-    if (op === EPOLL_CTL_ADD && file instanceof EpollFile && (file.watches(this) || file.depth() + 1 >= EP_MAX_NESTS)) return ELOOP;
+    if (op === EPOLL_CTL_ADD && file instanceof EpollFile && (file.watches(this) || file.depth() + 1 > EP_MAX_NESTS)) return ELOOP;
     const item = this.find(file, fd);
     switch (op) {
       case EPOLL_CTL_ADD:
