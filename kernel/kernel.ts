@@ -319,7 +319,8 @@ export class Kernel {
         return;
       }
       t.sigmask = (t.sigmask | act.mask | (act.flags & SA_NODEFER ? 0n : bit(s.sig))) & ~UNBLOCKABLE;
-      if (act.flags & SA_RESETHAND) t.sighand.actions.delete(s.sig);
+      // SA_RESETHAND resets the handler only; the flags stay (get_signal: ka->sa.sa_handler = SIG_DFL).
+      if (act.flags & SA_RESETHAND) t.sighand.actions.set(s.sig, { ...act, handler: SIG_DFL });
       return;
     }
     // No handler ran: an interrupted sleep simply goes on.

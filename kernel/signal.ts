@@ -91,7 +91,9 @@ export class SignalHandlers {
 export function readSigAction(mm: AddressSpace, arch: ArchOps, p: number): SigAction {
   const w = arch.wordSize;
   const word = (off: number) => (w === 8 ? mm.u64n(p + off) : mm.u32(p + off));
-  return { handler: word(0), flags: Number(BigInt.asUintN(32, BigInt(word(w)))), restorer: word(2 * w), mask: mm.u64(p + 3 * w) };
+  // The flags are an int that libc sign-extends into an unsigned long: only the low 32 bits count
+  // (read them as such: the whole 64-bit word would not survive the trip through a double).
+  return { handler: word(0), flags: mm.u32(p + w), restorer: word(2 * w), mask: mm.u64(p + 3 * w) };
 }
 
 export function writeSigAction(mm: AddressSpace, arch: ArchOps, p: number, a: SigAction): void {

@@ -9,7 +9,7 @@ import { EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH } from "../errno";
 import { Block, type SysRet } from "../file";
 import type { ThreadGroup } from "../process";
 import {
-  bit, NSIG, readSigAction, SIG_IGN, SIGALRM, SIGCONT, SIGKILL, SIGPROF, SIGVTALRM, SIGSTOP, SI_TKILL, SI_USER, UNBLOCKABLE,
+  bit, NSIG, readSigAction, SA_NODEFER, SA_RESETHAND, SIG_IGN, SIGALRM, SIGCONT, SIGKILL, SIGPROF, SIGVTALRM, SIGSTOP, SI_TKILL, SI_USER, UNBLOCKABLE,
   writeSigAction, encodeSiginfo, hasDeliverable, isOnStack, type PendingSignal,
 } from "../signal";
 import type { Task } from "../task";
@@ -314,4 +314,82 @@ export const getitimer: Handler = (t, a) => {
   const it = t.group.itimers[which];
   writeItimerval(t, a.ptr(1), it ? Math.max(0, it.due - Date.now()) : 0, it?.interval ?? 0);
   return 0;
+};
+
+// --- i386's old signal calls: a 32-bit old_sigset_t and struct old_sigaction (kernel/signal.c) ---
+
+const LOW_WORD = 0xffffffffn;
+
+/** Implements sigprocmask(2) (i386): only the first 32 signals' bits change. */
+export const sigprocmask: Handler = (t, a) => {
+  const how = a.int(0), set = a.ptr(1), oset = a.ptr(2);
+  const old = t.sigmask;
+  if (set) {
+    const bits = BigInt(t.mm.u32(set));
+    let next: bigint;
+    if (how === SIG_BLOCK) next = old | bits;
+    else if (how === SIG_UNBLOCK) next = old & ~bits;
+    else if (how === SIG_SETMASK) next = (old & ~LOW_WORD) | bits;
+    else return EINVAL;
+    t.sigmask = next & ~UNBLOCKABLE;
+    if (hasDeliverable(t)) t.reschedule = true;
+  }
+  if (oset) t.mm.setU32(oset, Number(old & LOW_WORD));
+  return 0;
+};
+
+/** Implements sigpending(2) (i386). */
+export const sigpending: Handler = (t, a) => {
+  let set = 0n;
+  for (const s of [...t.signals.pending, ...t.group.signals.pending]) set |= bit(s.sig);
+  t.mm.setU32(a.ptr(0), Number(set & t.sigmask & LOW_WORD));
+  return 0;
+};
+
+/** Implements sigsuspend(2) (i386: the mask is the third argument, one word). */
+export const sigsuspend: Handler = (t, a) => {
+  t.signals.savedMask = t.sigmask;
+  t.sigmask = BigInt(a.uint(2)) & ~UNBLOCKABLE;
+  if (hasDeliverable(t)) {
+    t.reschedule = true;
+    return EINTR;
+  }
+  return untilSignal();
+};
+
+/** struct old_sigaction (i386): handler, a one-word mask, flags, restorer. */
+const OLD_SIGACTION_SIZE = 16;
+
+/** Implements sigaction(2) (i386). */
+export const sigaction: Handler = (t, a) => {
+  const sig = a.int(0), act = a.ptr(1), oact = a.ptr(2);
+  if (sig < 1 || sig > NSIG) return EINVAL;
+  if (act && (sig === SIGKILL || sig === SIGSTOP)) return EINVAL;
+  const incoming = act && {
+    handler: t.mm.u32(act), mask: BigInt(t.mm.u32(act + 4)) & ~UNBLOCKABLE, flags: t.mm.u32(act + 8), restorer: t.mm.u32(act + 12),
+  };
+  if (oact) {
+    const cur = t.sighand.get(sig);
+    const b = new DataView(new ArrayBuffer(OLD_SIGACTION_SIZE));
+    b.setUint32(0, cur.handler >>> 0, true);
+    b.setUint32(4, Number(cur.mask & LOW_WORD), true);
+    b.setUint32(8, cur.flags >>> 0, true);
+    b.setUint32(12, cur.restorer >>> 0, true);
+    t.mm.write(oact, new Uint8Array(b.buffer));
+  }
+  if (incoming) {
+    t.sighand.actions.set(sig, incoming);
+    if (incoming.handler === SIG_IGN) discardPending(t.group, sig);
+  }
+  return 0;
+};
+
+/** Implements signal(2) (i386): a one-shot handler that does not block its signal; returns the old handler. */
+export const signal: Handler = (t, a) => {
+  const sig = a.int(0), handler = a.uint(1);
+  if (sig < 1 || sig > NSIG || sig === SIGKILL || sig === SIGSTOP) return EINVAL;
+  const old = t.sighand.get(sig).handler;
+  t.sighand.actions.set(sig, { handler, flags: SA_RESETHAND | SA_NODEFER, restorer: 0, mask: 0n });
+  if (handler === SIG_IGN) discardPending(t.group, sig);
+  return old >>> 0;
 };
