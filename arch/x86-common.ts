@@ -1,4 +1,7 @@
-/** What i386 and x86_64 share: the signal for each CPU exception (arch/x86/kernel/traps.c). */
+/** What i386 and x86_64 share: the signal for each CPU exception, arch_prctl's CPUID commands. */
+import { ENODEV, type Errno } from "../kernel/errno";
+
+/** The signal for each CPU exception (arch/x86/kernel/traps.c). */
 export function x86FaultSignal(vector: number): number {
   switch (vector) {
     case 0: return 8;      // #DE divide error: SIGFPE
@@ -9,4 +12,16 @@ export function x86FaultSignal(vector: number): number {
     case 17: return 7;     // #AC alignment check: SIGBUS
     default: return 11;    // #GP, #PF, #SS, #NP...: SIGSEGV
   }
+}
+
+const ARCH_GET_CPUID = 0x1011, ARCH_SET_CPUID = 0x1012;
+
+/**
+ * arch_prctl's CPUID faulting commands, the same on i386 and x86_64: the CPU syscage offers
+ * has no CPUID faulting (no cpuid_fault in /proc/cpuinfo), so CPUID stays on and setting it is ENODEV.
+ */
+export function cpuidArchPrctl(code: number): number | Errno | undefined {
+  if (code === ARCH_GET_CPUID) return 1;
+  if (code === ARCH_SET_CPUID) return ENODEV;
+  return undefined;
 }

@@ -1,10 +1,10 @@
 /** x86_64: `syscall` traps; rax = number, rdi rsi rdx r10 r8 r9 = arguments; TLS through arch_prctl. */
 import { Trap, uc, type UnicornCpu } from "../../engine";
 import type { ArchOps } from "../../kernel/abi";
-import { EINVAL, ENODEV, EPERM } from "../../kernel/errno";
+import { EINVAL, EPERM } from "../../kernel/errno";
 import type { AddressSpace } from "../../kernel/memory";
 import type { ArchImpl } from "../arch";
-import { x86FaultSignal } from "../x86-common";
+import { cpuidArchPrctl, x86FaultSignal } from "../x86-common";
 import { writeStatX64 } from "../stat";
 import { x64Signals } from "./signal";
 import { syscalls } from "./syscalls";
@@ -13,7 +13,6 @@ const R = uc.x86;
 /** AUDIT_ARCH_X86_64 = EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE. */
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
-const ARCH_GET_CPUID = 0x1011, ARCH_SET_CPUID = 0x1012;
 /**
  * The guest window, reserved on the host per process: 512 GiB keeps ~250
  * processes within the host's 128 TiB (Go's 0xc000000000 arena hint falls back to any address).
@@ -64,13 +63,8 @@ export const x64: ArchImpl = {
           case ARCH_GET_GS:
             mm.setU64(addr, cpu.reg(code === ARCH_GET_FS ? R.FS_BASE : R.GS_BASE));
             return 0;
-          // The CPU syscage offers has no CPUID faulting (no cpuid_fault in /proc/cpuinfo): CPUID always works.
-          case ARCH_GET_CPUID:
-            return 1;
-          case ARCH_SET_CPUID:
-            return ENODEV;
           default:
-            return EINVAL;
+            return cpuidArchPrctl(code) ?? EINVAL;
         }
       },
       stackPointer: () => cpu.regNum(R.RSP),

@@ -7,7 +7,7 @@ import type { ArchOps } from "../../kernel/abi";
 import { EINVAL, ESRCH } from "../../kernel/errno";
 import { PAGE_SIZE, PROT_READ, type AddressSpace } from "../../kernel/memory";
 import type { ArchImpl } from "../arch";
-import { x86FaultSignal } from "../x86-common";
+import { cpuidArchPrctl, x86FaultSignal } from "../x86-common";
 import { writeStat64I386, writeStatI386 } from "../stat";
 import { x86Signals } from "./signal";
 import { syscalls } from "./syscalls";
@@ -90,6 +90,7 @@ export const x86: ArchImpl = {
       sigactionSize: 20,
       writeStat: (m, addr, st, variant) => (variant === "stat64" ? writeStat64I386 : writeStatI386)(m, addr, st),
       ...x86Signals(cpu, mm),
+      archPrctl: (code) => cpuidArchPrctl(code) ?? EINVAL,
       setThreadArea(uinfo) {
         let n = mm.i32(uinfo);
         const base = mm.u32(uinfo + 4), limit = mm.u32(uinfo + 8), flags = mm.u32(uinfo + 12);
