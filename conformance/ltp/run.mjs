@@ -398,9 +398,13 @@ function classify(side, r, text) {
   let detail;
   if (side === "syscage" && !r.timedOut &&
       (r.status === 70 || /syscage: internal error/.test(text) || (r.signal && r.signal !== "SIGKILL") ||
-       JS_STACK.test(text) || ([125, 126, 127].includes(r.status) && /^syscage: /m.test(text)))) {
+       JS_STACK.test(text) || ([125, 127].includes(r.status) && /^syscage: /m.test(text)))) {
     res.outcome = "crash";
     detail = lines.find((l) => /syscage: |Error|^\s+at /.test(l)) ?? (r.signal ? `node killed by ${r.signal}` : `syscage exit ${r.status}`);
+  } else if (side === "syscage" && r.status === 126 && /^syscage: /m.test(text)) {
+    // syscage refused the program in one line (not ELF, a #! script, dynamically linked): not a crash.
+    res.outcome = "broken";
+    detail = lines.find((l) => /^syscage: /.test(l));
   } else if (r.timedOut || (side === "syscage" && r.status === 124)) {
     res.outcome = "timeout";
     detail = `no result after ${res.seconds} s`;
