@@ -1,9 +1,9 @@
 /** Memory syscalls: brk, mmap/mmap2, munmap, mprotect, mremap, madvise. */
 import type { Handler, SyscallArgs } from "../abi";
-import { EACCES, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, type Errno } from "../errno";
+import { EACCES, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, type Errno } from "../errno";
 import { FileDescription, refFile, S_IFCHR, S_IFREG, unrefFile, type SysRet } from "../file";
 import { DEV_ZERO } from "../vfs/devices";
-import { VfsFile } from "../vfs/file";
+import { isPathFile, VfsFile } from "../vfs/file";
 import { pathOf } from "../vfs/namei";
 import { writeBack } from "../writeback";
 import { cachedPages, rememberPages } from "../pagecache";
@@ -16,11 +16,16 @@ const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_SHARED_VALIDATE = 0x03, MAP_TYP
 const MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_LOCKED = 0x2000, MAP_FIXED_NOREPLACE = 0x100000;
 const PROT_SEM = 0x8, PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
 const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
+/** LEGACY_MAP_MASK (include/linux/mman.h): every flag mmap knew before MAP_SHARED_VALIDATE, MAP_HUGE_* included. */
+const LEGACY_MAP_MASK = 0x3 | 0x10 | 0x20 | 0x40 | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 |
+  0x40000 | 0x4000000 | (0x3f << 26);
 const MADV_DONTNEED = 4, MADV_REMOVE = 9, MADV_FREE = 8;
 /** Advice values Linux accepts (mm/madvise.c madvise_behavior_valid). */
 const MADV_VALID = new Set([0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 100, 101]);
 
 const aligned = (a: number): boolean => a % PAGE_SIZE === 0;
+/** Whether argument `i` is page aligned, judged on its low bits: a 64-bit address past 2^53 rounds as a number. */
+const alignedArg = (a: SyscallArgs, i: number): boolean => (a.uint(i) & (PAGE_SIZE - 1)) === 0;
 
 function validProt(prot: number): boolean {
   return (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP)) === 0;
@@ -50,10 +55,13 @@ function doMmap(t: Task, addr: number, len: number, prot: number, flags: number,
   let anonymous = (flags & MAP_ANONYMOUS) !== 0;
   if (!anonymous) {
     file = t.fds.get(fd);
-    if (!file) return EBADF;
+    // fget refuses an O_PATH descriptor as it refuses a closed one.
+    if (!file || isPathFile(file)) return EBADF;
   }
   const type = flags & MAP_TYPE;
   if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return EINVAL;
+  // MAP_SHARED_VALIDATE refuses flags it does not know, for a file (do_mmap); anonymous memory takes only MAP_SHARED.
+  if (type === MAP_SHARED_VALIDATE && (anonymous || flags & ~LEGACY_MAP_MASK)) return anonymous ? EINVAL : EOPNOTSUPP;
   if (!validProt(prot)) return EINVAL;
   if (len === 0 || !Number.isSafeInteger(len)) return EINVAL;
   const size = pageUp(len);
@@ -134,7 +142,7 @@ export const oldMmap: Handler = (t, a) => {
 /** Implements munmap(2). */
 export const munmap: Handler = (t, a) => {
   const addr = a.ptr(0), len = a.ulong(1);
-  if (!aligned(addr) || len === 0 || !Number.isSafeInteger(len)) return EINVAL;
+  if (!alignedArg(a, 0) || len === 0 || !Number.isSafeInteger(len)) return EINVAL;
   if (addr + len > t.mm.layout.windowSize) return EINVAL;
   unmapRange(t, addr, pageUp(len));
   return 0;
@@ -145,9 +153,14 @@ const MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
 /** Implements msync(2): shared file pages go back to their files. */
 export const msync: Handler = (t, a) => {
   const addr = a.ptr(0), len = a.ulong(1), flags = a.int(2);
-  if (!aligned(addr) || flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) || (flags & MS_ASYNC && flags & MS_SYNC)) return EINVAL;
+  if (!alignedArg(a, 0) || flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) || (flags & MS_ASYNC && flags & MS_SYNC)) return EINVAL;
   const size = pageUp(len);
   if (!t.mm.covered(addr, addr + size)) return ENOMEM;
+  // Locked pages cannot be invalidated (mm/msync.c: MS_INVALIDATE on VM_LOCKED is EBUSY).
+  if (flags & MS_INVALIDATE) {
+    const locked = lockedPages(t.mm);
+    for (let p = addr; p < addr + size; p += PAGE_SIZE) if (locked.has(p)) return EBUSY;
+  }
   writeBack(t, addr, size);
   return 0;
 };
@@ -155,10 +168,13 @@ export const msync: Handler = (t, a) => {
 /** Implements mprotect(2): ENOMEM when part of the range is unmapped. */
 export const mprotect: Handler = (t, a) => {
   const addr = a.ptr(0), len = a.ulong(1), prot = a.int(2);
-  if (!aligned(addr) || !validProt(prot)) return EINVAL;
+  if (!alignedArg(a, 0) || !validProt(prot)) return EINVAL;
   if (len === 0) return 0;
   const size = pageUp(len);
   if (addr + size > t.mm.layout.windowSize) return ENOMEM;
+  // A shared mapping of a file not open for writing never may be written (no VM_MAYWRITE): EACCES.
+  if (prot & PROT_WRITE && t.mm.mappings().some((v) => v.start < addr + size && v.end > addr && v.backing &&
+    !(v.backing.file as FileDescription).writable)) return EACCES;
   return t.mm.protect(addr, size, prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) ? 0 : ENOMEM;
 };
 
@@ -203,7 +219,7 @@ function move(t: Task, old: number, oldLen: number, newLen: number, dest: number
 /** Implements madvise(2): DONTNEED zeroes private anonymous pages; other advice is accepted. */
 export const madvise: Handler = (t, a: SyscallArgs) => {
   const addr = a.ptr(0), len = a.ulong(1), advice = a.int(2);
-  if (!aligned(addr) || !MADV_VALID.has(advice)) return EINVAL;
+  if (!alignedArg(a, 0) || !MADV_VALID.has(advice)) return EINVAL;
   if (len === 0) return 0;
   const size = pageUp(len);
   if (!t.mm.covered(addr, addr + size)) return ENOMEM;

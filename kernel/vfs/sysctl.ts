@@ -68,6 +68,10 @@ registerSysctl("kernel/pid_max", () => "4194304", undefined, TUNABLE);
 registerSysctl("kernel/threads-max", () => "126397", undefined, TUNABLE);
 registerSysctl("kernel/ngroups_max", () => "65536");
 registerSysctl("kernel/cap_last_cap", () => "40");
+// Where cores go and how much pipe memory a user may take before pipes shrink (Linux's defaults).
+registerSysctl("kernel/core_pattern", () => "core", undefined, TUNABLE);
+registerSysctl("fs/pipe-user-pages-soft", () => "16384", undefined, TUNABLE);
+registerSysctl("fs/pipe-user-pages-hard", () => "0", undefined, TUNABLE);
 // No module or kernel event ever taints syscage's kernel.
 registerSysctl("kernel/tainted", () => "0", undefined, TUNABLE);
 registerSysctl("kernel/random/boot_id", () => "5ca9e6e0-5ca9-4e00-8000-000000000001");
