@@ -130,6 +130,11 @@ export function encodeSiginfo(s: PendingSignal, wordSize: 4 | 8): Uint8Array {
     d.setInt32(u, s.pid ?? 0, true);
     d.setUint32(u + 4, s.uid ?? 0, true);
     if (s.status !== undefined) d.setInt32(u + 8, s.status, true);
+    // sigqueue's si_value (_rt.si_sigval), one word.
+    else if (s.value !== undefined) {
+      if (wordSize === 8) d.setBigUint64(u + 8, s.value, true);
+      else d.setUint32(u + 8, Number(BigInt.asUintN(32, s.value)), true);
+    }
   }
   return b;
 }

@@ -26,6 +26,9 @@ const table: Array<[string[], Errno, string]> = [
   [["swapon", "swapoff"], EPERM, docker("CAP_SYS_ADMIN (it is not in the profile at all)")],
   [["settimeofday", "stime", "clock_settime", "clock_settime64"], EPERM, docker("CAP_SYS_TIME")],
   [["acct"], EPERM, docker("CAP_SYS_PACCT")],
+  [["sethostname", "setdomainname"], EPERM, docker("CAP_SYS_ADMIN")],
+  // Docker lets adjtimex read the clock's state; syscage offers clock_gettime for that and keeps no NTP state to show.
+  [["adjtimex", "clock_adjtime", "clock_adjtime64"], EPERM, docker("CAP_SYS_TIME") + "; reading the NTP state is not offered either"],
   [["ioperm", "iopl"], EPERM, docker("CAP_SYS_RAWIO")],
   [["syslog"], EPERM, docker("CAP_SYSLOG")],
   [["vhangup"], EPERM, docker("CAP_SYS_TTY_CONFIG")],
