@@ -112,7 +112,8 @@ export const setgroups: Handler = (t, a) => {
   return 0;
 };
 
-// i386 has 16-bit-id calls under the plain names and the 32-bit ones with a "32" suffix.
+// i386 has 32-bit-id calls with a "32" suffix; its plain names take and give 16-bit ids (kernel/uid16.c),
+// which the arch overrides below wrap around the same handlers.
 export const setuid32 = setuid, setgid32 = setgid, setreuid32 = setreuid, setregid32 = setregid;
 export const setresuid32 = setresuid, setresgid32 = setresgid, getresuid32 = getresuid, getresgid32 = getresgid;
 export const getgroups32 = getgroups, setgroups32 = setgroups;

@@ -33,6 +33,7 @@ import * as splice from "./splice";
 import * as xattr from "./xattr";
 import { seccomp } from "./seccomp";
 import { refusedHandlers } from "./refused";
+import { uid16Overrides } from "./uid16";
 
 const { oldMmap, ...memoryByName } = memory;
 const { oldSelect, ...pollByName } = poll;
@@ -75,5 +76,5 @@ export const handlers: Readonly<Record<string, Handler>> = {
 
 /** Names whose handler differs by arch because the ABI does (i386's old mmap takes a struct). */
 export const archOverrides: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
-  i386: { mmap: oldMmap, select: oldSelect },
+  i386: { mmap: oldMmap, select: oldSelect, ...uid16Overrides },
 };
