@@ -4,11 +4,14 @@
  * 65534; the 32-bit forms are the "32" names. Registered as i386 overrides.
  */
 import type { Handler, SyscallArgs } from "../abi";
-import { EINVAL } from "../errno";
+import { capable, CAP_SETGID } from "../capability";
+import { EINVAL, EPERM } from "../errno";
 import type { Task } from "../task";
 import * as cred from "./cred";
 
 const OVERFLOW_ID = 65534;
+/** NGROUPS_MAX, include/uapi/linux/limits.h. */
+const NGROUPS_MAX = 65536;
 /** low2highuid: a 16-bit id as the 32-bit one it stands for. */
 const widen = (id: number): number => ((id & 0xffff) === 0xffff ? 0xffffffff : id & 0xffff);
 /** high2lowuid: a 32-bit id in 16 bits, the overflow id when it does not fit. */
@@ -44,5 +47,16 @@ export const uid16Overrides: Readonly<Record<string, Handler>> = {
     if (size < groups.length) return EINVAL;
     groups.forEach((g, i) => t.mm.setU16(a.ptr(1) + 2 * i, narrow(g)));
     return groups.length;
+  },
+  setgroups: (t, a) => {
+    const size = a.int(0);
+    if (size < 0 || size > NGROUPS_MAX) return EINVAL;
+    if (!capable(t.proc, CAP_SETGID)) return EPERM;
+    const groups: number[] = [];
+    for (let i = 0; i < size; i++) groups.push(widen(t.mm.u16(a.ptr(1) + 2 * i)));
+    // (u16)-1 widens to the invalid id -1 (groups_from_user16: EINVAL).
+    if (groups.includes(0xffffffff)) return EINVAL;
+    t.proc.groups = groups;
+    return 0;
   },
 };
