@@ -10,7 +10,7 @@ import { Block, type SysRet } from "../file";
 import type { ThreadGroup } from "../process";
 import {
   bit, NSIG, readSigAction, SA_NODEFER, SA_RESETHAND, SIG_IGN, SIGALRM, SIGCONT, SIGKILL, SIGPROF, SIGVTALRM, SIGSTOP, SI_TKILL, SI_USER, UNBLOCKABLE,
-  writeSigAction, encodeSiginfo, hasDeliverable, isOnStack, type PendingSignal,
+  writeSigAction, encodeSiginfo, hasDeliverable, isOnStack, type PendingSignal, type SigAction,
 } from "../signal";
 import type { Task } from "../task";
 
@@ -25,14 +25,15 @@ export const rt_sigaction: Handler = (t, a) => {
   if (act && (sig === SIGKILL || sig === SIGSTOP)) return EINVAL;
   const incoming = act ? readSigAction(t.mm, t.arch, act) : undefined;
   if (oact) writeSigAction(t.mm, t.arch, oact, t.sighand.get(sig));
-  if (incoming) {
-    incoming.mask &= ~UNBLOCKABLE;
-    t.sighand.actions.set(sig, incoming);
-    // Setting SIG_IGN discards what is pending (kernel/signal.c do_sigaction).
-    if (incoming.handler === SIG_IGN) discardPending(t.group, sig);
-  }
+  if (incoming) setAction(t, sig, incoming);
   return 0;
 };
+
+/** Install `action` for `sig` (kernel/signal.c do_sigaction): SIGKILL and SIGSTOP stay unblockable, SIG_IGN discards what is pending. */
+function setAction(t: Task, sig: number, action: SigAction): void {
+  t.sighand.actions.set(sig, { ...action, mask: action.mask & ~UNBLOCKABLE });
+  if (action.handler === SIG_IGN) discardPending(t.group, sig);
+}
 
 function discardPending(g: ThreadGroup, sig: number): void {
   g.signals.pending = g.signals.pending.filter((s) => s.sig !== sig);
@@ -43,24 +44,39 @@ function discardPending(g: ThreadGroup, sig: number): void {
 export const rt_sigprocmask: Handler = (t, a) => {
   const how = a.int(0), set = a.ptr(1), oset = a.ptr(2);
   if (a.ulong(3) !== 8) return EINVAL;
-  const incoming = set ? t.mm.u64(set) : undefined;
-  if (incoming !== undefined && how !== SIG_BLOCK && how !== SIG_UNBLOCK && how !== SIG_SETMASK) return EINVAL;
-  if (oset) t.mm.setU64(oset, t.sigmask);
-  if (incoming !== undefined) {
-    const next = how === SIG_BLOCK ? t.sigmask | incoming : how === SIG_UNBLOCK ? t.sigmask & ~incoming : incoming;
-    t.sigmask = next & ~UNBLOCKABLE;
-    // Unblocking a pending signal delivers it as this syscall returns.
-    if (hasDeliverable(t)) t.reschedule = true;
-  }
+  const old = t.sigmask;
+  const next = set ? maskAfter(how, old, t.mm.u64(set), 0n) : old;
+  if (next === undefined) return EINVAL;
+  if (oset) t.mm.setU64(oset, old);
+  if (set) setMask(t, next);
   return 0;
 };
+
+/** The mask sigprocmask's `how` makes of `old` and `bits`; SIG_SETMASK keeps the bits in `kept`. Undefined for a bad `how`. */
+function maskAfter(how: number, old: bigint, bits: bigint, kept: bigint): bigint | undefined {
+  if (how === SIG_BLOCK) return old | bits;
+  if (how === SIG_UNBLOCK) return old & ~bits;
+  if (how === SIG_SETMASK) return (old & kept) | bits;
+  return undefined;
+}
+
+/** A new signal mask; unblocking a pending signal delivers it as this syscall returns. */
+function setMask(t: Task, mask: bigint): void {
+  t.sigmask = mask & ~UNBLOCKABLE;
+  if (hasDeliverable(t)) t.reschedule = true;
+}
+
+/** The signals pending for `t`, its own and its process's. */
+function pendingSet(t: Task): bigint {
+  let set = 0n;
+  for (const s of [...t.signals.pending, ...t.group.signals.pending]) set |= bit(s.sig);
+  return set;
+}
 
 /** Implements rt_sigpending(2): what is pending and blocked, for this thread and its process. */
 export const rt_sigpending: Handler = (t, a) => {
   if (a.ulong(1) > 8) return EINVAL;
-  let set = 0n;
-  for (const s of [...t.signals.pending, ...t.group.signals.pending]) set |= bit(s.sig);
-  t.mm.setU64(a.ptr(0), set & t.sigmask);
+  t.mm.setU64(a.ptr(0), pendingSet(t) & t.sigmask);
   return 0;
 };
 
@@ -120,14 +136,18 @@ function mayKill(t: Task, g: ThreadGroup, sig: number): boolean {
   return euid === tsuid || euid === target.uid || uid === tsuid || uid === target.uid;
 }
 
-function threadKill(t: Task, tgid: number, tid: number, sig: number): SysRet {
-  if (!checkSig(sig) || tid <= 0) return EINVAL;
+/** Send `info` to thread `tid` (of process `tgid`, when positive): do_send_specific. */
+function sendToThread(t: Task, tgid: number, tid: number, info: PendingSignal): SysRet {
   const target = t.kernel.processes.tasks.get(tid);
   if (!target || target.exit || (tgid > 0 && target.group.pid !== tgid)) return ESRCH;
-  if (!mayKill(t, target.group, sig)) return EPERM;
-  if (sig === 0) return 0;
-  t.kernel.signalThread(target, { sig, code: SI_TKILL, pid: t.group.pid, uid: t.proc.uid });
+  if (!mayKill(t, target.group, info.sig)) return EPERM;
+  if (info.sig !== 0) t.kernel.signalThread(target, info);
   return 0;
+}
+
+function threadKill(t: Task, tgid: number, tid: number, sig: number): SysRet {
+  if (!checkSig(sig) || tid <= 0) return EINVAL;
+  return sendToThread(t, tgid, tid, { sig, code: SI_TKILL, pid: t.group.pid, uid: t.proc.uid });
 }
 
 /** Implements tgkill(2). */
@@ -144,14 +164,19 @@ export const pause: Handler = () => untilSignal();
 /** Implements rt_sigsuspend(2): wait with a temporary mask, restored after the handler. */
 export const rt_sigsuspend: Handler = (t, a) => {
   if (a.ulong(1) !== 8) return EINVAL;
+  return suspendWith(t, t.mm.u64(a.ptr(0)));
+};
+
+/** Sleep under a temporary mask until a handler runs (kernel/signal.c sigsuspend); the old mask returns after it. */
+function suspendWith(t: Task, mask: bigint): SysRet {
   t.signals.savedMask = t.sigmask;
-  t.sigmask = t.mm.u64(a.ptr(0)) & ~UNBLOCKABLE;
+  t.sigmask = mask & ~UNBLOCKABLE;
   if (hasDeliverable(t)) {
     t.reschedule = true;
     return EINTR;
   }
   return untilSignal();
-};
+}
 
 /** rt_sigtimedwait(2) and its _time64 form: take a pending signal from `set` without running a handler. */
 const sigtimedwait = (wide: boolean): Handler => (t, a) => {
@@ -324,38 +349,21 @@ const LOW_WORD = 0xffffffffn;
 export const sigprocmask: Handler = (t, a) => {
   const how = a.int(0), set = a.ptr(1), oset = a.ptr(2);
   const old = t.sigmask;
-  if (set) {
-    const bits = BigInt(t.mm.u32(set));
-    let next: bigint;
-    if (how === SIG_BLOCK) next = old | bits;
-    else if (how === SIG_UNBLOCK) next = old & ~bits;
-    else if (how === SIG_SETMASK) next = (old & ~LOW_WORD) | bits;
-    else return EINVAL;
-    t.sigmask = next & ~UNBLOCKABLE;
-    if (hasDeliverable(t)) t.reschedule = true;
-  }
+  const next = set ? maskAfter(how, old, BigInt(t.mm.u32(set)), ~LOW_WORD) : old;
+  if (next === undefined) return EINVAL;
+  if (set) setMask(t, next);
   if (oset) t.mm.setU32(oset, Number(old & LOW_WORD));
   return 0;
 };
 
 /** Implements sigpending(2) (i386). */
 export const sigpending: Handler = (t, a) => {
-  let set = 0n;
-  for (const s of [...t.signals.pending, ...t.group.signals.pending]) set |= bit(s.sig);
-  t.mm.setU32(a.ptr(0), Number(set & t.sigmask & LOW_WORD));
+  t.mm.setU32(a.ptr(0), Number(pendingSet(t) & t.sigmask & LOW_WORD));
   return 0;
 };
 
 /** Implements sigsuspend(2) (i386: the mask is the third argument, one word). */
-export const sigsuspend: Handler = (t, a) => {
-  t.signals.savedMask = t.sigmask;
-  t.sigmask = BigInt(a.uint(2)) & ~UNBLOCKABLE;
-  if (hasDeliverable(t)) {
-    t.reschedule = true;
-    return EINTR;
-  }
-  return untilSignal();
-};
+export const sigsuspend: Handler = (t, a) => suspendWith(t, BigInt(a.uint(2)));
 
 /** struct old_sigaction (i386): handler, a one-word mask, flags, restorer. */
 const OLD_SIGACTION_SIZE = 16;
@@ -366,7 +374,7 @@ export const sigaction: Handler = (t, a) => {
   if (sig < 1 || sig > NSIG) return EINVAL;
   if (act && (sig === SIGKILL || sig === SIGSTOP)) return EINVAL;
   const incoming = act && {
-    handler: t.mm.u32(act), mask: BigInt(t.mm.u32(act + 4)) & ~UNBLOCKABLE, flags: t.mm.u32(act + 8), restorer: t.mm.u32(act + 12),
+    handler: t.mm.u32(act), mask: BigInt(t.mm.u32(act + 4)), flags: t.mm.u32(act + 8), restorer: t.mm.u32(act + 12),
   };
   if (oact) {
     const cur = t.sighand.get(sig);
@@ -377,10 +385,7 @@ export const sigaction: Handler = (t, a) => {
     b.setUint32(12, cur.restorer >>> 0, true);
     t.mm.write(oact, new Uint8Array(b.buffer));
   }
-  if (incoming) {
-    t.sighand.actions.set(sig, incoming);
-    if (incoming.handler === SIG_IGN) discardPending(t.group, sig);
-  }
+  if (incoming) setAction(t, sig, incoming);
   return 0;
 };
 
@@ -389,8 +394,7 @@ export const signal: Handler = (t, a) => {
   const sig = a.int(0), handler = a.uint(1);
   if (sig < 1 || sig > NSIG || sig === SIGKILL || sig === SIGSTOP) return EINVAL;
   const old = t.sighand.get(sig).handler;
-  t.sighand.actions.set(sig, { handler, flags: SA_RESETHAND | SA_NODEFER, restorer: 0, mask: 0n });
-  if (handler === SIG_IGN) discardPending(t.group, sig);
+  setAction(t, sig, { handler, flags: SA_RESETHAND | SA_NODEFER, restorer: 0, mask: 0n });
   return old >>> 0;
 };
 
@@ -425,10 +429,5 @@ export const rt_tgsigqueueinfo: Handler = (t, a) => {
   const tgid = a.int(0), tid = a.int(1), sig = a.int(2);
   if (tgid <= 0 || tid <= 0 || !checkSig(sig)) return EINVAL;
   const info = userSiginfo(t, sig, a.ptr(3), tgid);
-  if (info instanceof Errno) return info;
-  const target = t.kernel.processes.tasks.get(tid);
-  if (!target || target.exit || target.group.pid !== tgid) return ESRCH;
-  if (!mayKill(t, target.group, sig)) return EPERM;
-  if (sig !== 0) t.kernel.signalThread(target, info);
-  return 0;
+  return info instanceof Errno ? info : sendToThread(t, tgid, tid, info);
 };

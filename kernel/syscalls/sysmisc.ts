@@ -74,17 +74,11 @@ function doSetfsgid(t: Task, gid: number): number {
   return old;
 }
 
-/** kernel/uid16.c: i386's plain calls take a 16-bit id, (u16)-1 meaning -1; the old id comes back whole. */
-const low2high = (id: number): number => (id === 0xffff ? INVALID_ID : id);
-const isI386 = (t: Task): boolean => t.arch.name === "i386";
-
-/** Implements setfsuid(2): 32-bit ids, but a 16-bit one under this name on i386 (setfsuid16). */
-export const setfsuid: Handler = (t, a) => doSetfsuid(t, isI386(t) ? low2high(a.uint(0) & 0xffff) : a.uint(0));
-/** Implements setfsgid(2), 16-bit on i386 like setfsuid. */
-export const setfsgid: Handler = (t, a) => doSetfsgid(t, isI386(t) ? low2high(a.uint(0) & 0xffff) : a.uint(0));
-/** i386's 32-bit forms. */
-export const setfsuid32: Handler = (t, a) => doSetfsuid(t, a.uint(0));
-export const setfsgid32: Handler = (t, a) => doSetfsgid(t, a.uint(0));
+/** Implements setfsuid(2) and i386's setfsuid32; i386's 16-bit setfsuid is in uid16.ts. */
+export const setfsuid: Handler = (t, a) => doSetfsuid(t, a.uint(0));
+/** Implements setfsgid(2) and i386's setfsgid32. */
+export const setfsgid: Handler = (t, a) => doSetfsgid(t, a.uint(0));
+export const setfsuid32 = setfsuid, setfsgid32 = setfsgid;
 
 /** mlock flags, include/uapi/asm-generic/mman-common.h and mman.h. */
 const MLOCK_ONFAULT = 1, MCL_CURRENT = 1, MCL_FUTURE = 2, MCL_ONFAULT = 4;

@@ -1,5 +1,5 @@
 /**
- * i386's 16-bit id calls (kernel/uid16.c): setuid, getresuid, getgroups... under
+ * i386's 16-bit id calls (kernel/uid16.c): setuid, setfsuid, getresuid, getgroups... under
  * their plain names take (u16)-1 as -1 and give ids past 65535 as the overflow id
  * 65534; the 32-bit forms are the "32" names. Registered as i386 overrides.
  */
@@ -8,6 +8,7 @@ import { capable, CAP_SETGID } from "../capability";
 import { EINVAL, EPERM } from "../errno";
 import type { Task } from "../task";
 import * as cred from "./cred";
+import * as sysmisc from "./sysmisc";
 
 const OVERFLOW_ID = 65534;
 /** NGROUPS_MAX, include/uapi/linux/limits.h. */
@@ -34,6 +35,9 @@ export const uid16Overrides: Readonly<Record<string, Handler>> = {
   setregid: widened(cred.setregid, 2),
   setresuid: widened(cred.setresuid, 3),
   setresgid: widened(cred.setresgid, 3),
+  // The old id comes back whole (setfsuid16 returns the 32-bit id).
+  setfsuid: widened(sysmisc.setfsuid32, 1),
+  setfsgid: widened(sysmisc.setfsgid32, 1),
   getuid: (t) => narrow(t.proc.uid),
   geteuid: (t) => narrow(t.proc.euid),
   getgid: (t) => narrow(t.proc.gid),
