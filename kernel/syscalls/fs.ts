@@ -48,8 +48,11 @@ function writableFile(t: Task, fd: number): FileDescription | Errno {
 function positionedFile(t: Task, fd: number, write: boolean): FileDescription | Errno {
   const f = fileOf(t, fd);
   if (f instanceof Errno) return f;
-  const type = f.stat().mode & 0o170000;
-  if (type === 0o010000 || type === 0o140000) return ESPIPE;
+  // A regular file always has positions; only other descriptors are worth a stat on this path.
+  if (!(f instanceof RegularFile)) {
+    const type = f.stat().mode & 0o170000;
+    if (type === 0o010000 || type === 0o140000) return ESPIPE;
+  }
   return (write ? f.writable : f.readable) ? f : EBADF;
 }
 
